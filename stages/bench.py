@@ -1,0 +1,16 @@
+"""`doppel bench prep|train`: rerunnable benchmarks that print their figures."""
+from __future__ import annotations
+
+import sys
+
+BENCHES = {"prep": "stages.prep_bench", "train": "stages.train_bench"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in BENCHES:
+        print(f"usage: doppel bench {{{'|'.join(BENCHES)}}} [ARGS...]", file=sys.stderr)
+        return 2
+    import importlib
+
+    return int(importlib.import_module(BENCHES[argv[0]]).main(argv[1:]) or 0)

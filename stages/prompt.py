@@ -1,0 +1,70 @@
+"""The one chat prompt format, shared by build, train, evaluate and chat.
+
+A row's `instruction` is the labelled context (system line first, then one `Label: text` line per turn,
+oldest first); the prompt adds the owner's label, and the model learns to write the owner's reply after it:
+
+    A Telegram chat between Me and a friend.
+    Them: are you coming tonight?
+    Me: <- prompt ends here; the target is " " + output
+"""
+from __future__ import annotations
+
+import polars as pl
+from litgpt.prompts import PromptStyle
+
+OWNER_LABEL = "Me"
+OTHER_LABEL = "Them"
+RESPONSE_PREFIX = " "
+# Generation stops where the model starts a new turn of either speaker.
+STOP_STRINGS = (f"\n{OTHER_LABEL}:", f"\n{OWNER_LABEL}:")
+
+
+def label(is_owner: bool) -> str:
+    return OWNER_LABEL if is_owner else OTHER_LABEL
+
+
+def render_line(is_owner: bool, text: str) -> str:
+    return f"{label(is_owner)}: {text}"
+
+
+def render_context(turns: list[tuple[bool, str]], system: str = "") -> str:
+    """The `instruction` for a list of (is_owner, text) turns, oldest first."""
+    lines = [system] if system else []
+    return "\n".join(lines + [render_line(o, t) for o, t in turns])
+
+
+def line_expr(is_owner: str = "is_owner", text: str = "text") -> pl.Expr:
+    """`render_line` as a Polars expression."""
+    return pl.when(pl.col(is_owner)).then(pl.lit(f"{OWNER_LABEL}: ")).otherwise(pl.lit(f"{OTHER_LABEL}: ")) + pl.col(text)
+
+
+def approx_tokens_expr(text: pl.Expr) -> pl.Expr:
+    """Token estimate used before a tokenizer exists (build): UTF-8 bytes / 4, rounded up. It overestimates
+    Cyrillic for BPE vocabularies, so a budget in these units is conservative."""
+    return (text.str.len_bytes() + 3) // 4
+
+
+def approx_tokens(text: str) -> int:
+    return (len(text.encode()) + 3) // 4
+
+
+class TwinChat(PromptStyle):
+    """litgpt PromptStyle for the twin: importable as `stages.prompt.TwinChat`."""
+
+    def apply(self, prompt: str, *, sys_prompt: str | None = None, **kwargs: str) -> str:
+        return f"{prompt}\n{OWNER_LABEL}:"
+
+    def stop_tokens(self, tokenizer) -> tuple[list[int], ...]:
+        return ([tokenizer.eos_id],) + tuple(tokenizer.encode(s, bos=False).tolist() for s in STOP_STRINGS)
+
+
+def prompt_and_response(instruction: str, output: str) -> tuple[str, str]:
+    """The exact (prompt, target) strings a training row becomes."""
+    return TwinChat().apply(instruction), RESPONSE_PREFIX + output
+
+
+def cut_at_stop(text: str) -> str:
+    """A generated continuation up to the first turn marker, without the response prefix."""
+    for stop in STOP_STRINGS:
+        text = text.split(stop, 1)[0]
+    return text.strip()
