@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 export DVC_NO_ANALYTICS := 1
+# DVC stages call `doppel`: put the venv's scripts first on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup repro test bench clean-venv
 
@@ -20,7 +22,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
 setup: $(VENV)/.installed
 
 repro: setup
-	$(BIN)/dvc repro
+	dvc repro
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-UTC = {"time_unit": "us", "time_zone": "UTC"}
+UTC_TS = pl.Datetime("us", "UTC")
+PII_HINTS = pl.List(pl.Struct({"type": pl.String, "text": pl.String}))
 
 # What a message can be; ingest maps the export's media keys onto these.
 KINDS = [
@@ -33,7 +34,7 @@ class Message(pa.DataFrameModel):
     chat_id: int = pa.Field()
     chat_type: str = pa.Field()
     message_id: int = pa.Field()
-    ts: pl.Datetime = pa.Field(dtype_kwargs=UTC)
+    ts: UTC_TS = pa.Field()
     sender_id: str = pa.Field(nullable=True)
     is_owner: bool = pa.Field()
     text: str = pa.Field()
@@ -41,11 +42,17 @@ class Message(pa.DataFrameModel):
     reply_to: int = pa.Field(nullable=True)
     forwarded: bool = pa.Field()
     drop_reason: str = pa.Field(nullable=True, isin=DROP_REASONS)
+    # spans the export itself marked as phone/email/bank_card entities: signals for scrub
+    pii_hints: PII_HINTS = pa.Field(nullable=True)
 
     class Config:
         strict = True
         coerce = True
-        unique = ["chat_id", "message_id"]
+
+    @pa.dataframe_check(name="kept_messages_unique")
+    def kept_messages_unique(cls, data) -> pl.LazyFrame:
+        kept = pl.col("drop_reason").is_null()
+        return data.lazyframe.select(~(kept & pl.struct("chat_id", "message_id", kept).is_duplicated()))
 
 
 class Turn(pa.DataFrameModel):
@@ -56,8 +63,8 @@ class Turn(pa.DataFrameModel):
     turn_index: int = pa.Field(ge=0)
     is_owner: bool = pa.Field()
     text: str = pa.Field(str_length={"min_value": 1})
-    ts_start: pl.Datetime = pa.Field(dtype_kwargs=UTC)
-    ts_end: pl.Datetime = pa.Field(dtype_kwargs=UTC)
+    ts_start: UTC_TS = pa.Field()
+    ts_end: UTC_TS = pa.Field()
     n_messages: int = pa.Field(ge=1)
 
     class Config:
@@ -66,8 +73,8 @@ class Turn(pa.DataFrameModel):
         unique = ["chat_id", "session_id", "turn_index"]
 
     @pa.dataframe_check
-    def ends_after_start(cls, df: pl.LazyFrame) -> pl.LazyFrame:
-        return df.select(pl.col("ts_end") >= pl.col("ts_start"))
+    def ends_after_start(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("ts_end") >= pl.col("ts_start"))
 
 
 class InstructionRow(pa.DataFrameModel):

@@ -1,0 +1,185 @@
+"""build: turns -> instruction rows (litgpt JSON format), split by time into train and val.
+
+One row per owner turn that has context. The context is the session's previous turns, labelled by speaker and
+trimmed from the oldest side to a token budget, so the reply itself is never cut.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import orjson
+import pandera.errors
+import polars as pl
+
+from stages import params as params_mod
+from stages.errors import InputError
+from stages.ingest import write_json
+from stages.prompt import approx_tokens, approx_tokens_expr, line_expr
+from stages.schemas import InstructionRow, Turn
+from stages.segment import KEYS, read_parquet
+
+PARAM_DEFAULTS = {
+    "system_prompt": "A Telegram chat between Me and a friend.",
+    "context_tokens": 384,
+    "max_output_tokens": 256,
+    "min_context_turns": 1,
+    "val_share": 0.1,
+}
+ROW_KEYS = ["instruction", "input", "output", "chat_id", "session_id", "ts"]
+
+
+def instruction_rows(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Owner turns with their trimmed, labelled context. Returns rows and drops per reason."""
+    p = {**PARAM_DEFAULTS, **params}
+    system = p["system_prompt"]
+    budget = int(p["context_tokens"]) - (approx_tokens(system) + 1 if system else 0)
+    if budget <= 0:
+        raise InputError("params.yaml", "build.context_tokens leaves no room after the system prompt")
+    t = turns.sort(*KEYS, "turn_index").with_row_index("g").with_columns(
+        line=line_expr(),
+        tok=approx_tokens_expr(line_expr()) + 1,  # + the newline
+    ).with_columns(
+        cum=pl.col("tok").cum_sum(),  # global, so it rises monotonically across sessions
+        start=pl.col("g").min().over(KEYS),
+    ).with_columns(prev_cum=pl.col("cum") - pl.col("tok"))
+    # For an owner turn at row g, the context is rows j..g-1 where j is the first row whose preceding
+    # cumulative tokens are >= cum[g-1] - budget (binary search), but never before the session start and
+    # always at least the turn just before.
+    owner = t.filter(pl.col("is_owner")).with_columns(target=pl.col("cum") - pl.col("tok") - budget)
+    first = t["prev_cum"].search_sorted(owner["target"], side="left")
+    owner = owner.with_columns(first=first).with_columns(
+        first=pl.min_horizontal(pl.max_horizontal("first", "start"), pl.col("g") - 1)
+    )
+    no_context = owner.filter(pl.col("turn_index") < max(1, int(p["min_context_turns"])))
+    owner = owner.filter(pl.col("turn_index") >= max(1, int(p["min_context_turns"])))
+    too_long = approx_tokens_expr(pl.col("text")) > int(p["max_output_tokens"])
+    long_rows = owner.filter(too_long)
+    owner = owner.filter(~too_long)
+    lines = t.select("g", "line")
+    context = (
+        owner.select("g", ctx=pl.int_ranges("first", "g"))
+        .explode("ctx")
+        .join(lines.rename({"g": "ctx"}), on="ctx", how="left", maintain_order="left")
+        .group_by("g", maintain_order=True)
+        .agg(pl.col("line").str.join("\n").alias("context"))
+    )
+    # A single context turn longer than the whole budget keeps its end.
+    max_bytes = budget * 4
+    ctx = pl.col("context")
+    fitted = (
+        pl.when(ctx.str.len_bytes() > max_bytes)
+        .then(ctx.str.tail((ctx.str.len_chars() * max_bytes // ctx.str.len_bytes()).cast(pl.Int64)))
+        .otherwise(ctx)
+    )
+    rows = owner.join(context, on="g", how="left", maintain_order="left").select(
+        instruction=(pl.lit(f"{system}\n") if system else pl.lit("")) + fitted,
+        input=pl.lit(""),
+        output=pl.col("text"),
+        chat_id="chat_id",
+        session_id="session_id",
+        ts=pl.col("ts_start").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    unique = rows.unique(["instruction", "input", "output"], keep="first", maintain_order=True)
+    dropped = {
+        "no_context": no_context.height,
+        "output_too_long": long_rows.height,
+        "duplicate": rows.height - unique.height,
+    }
+    return unique, dropped
+
+
+def split_by_time(rows: pl.DataFrame, turns: pl.DataFrame, val_share: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The latest sessions (by start time) go to val; a session is never in both."""
+    order = (
+        turns.group_by(KEYS).agg(pl.col("ts_start").min().alias("session_start"))
+        .join(rows.select(KEYS).unique(), on=KEYS, how="semi")
+        .sort("session_start", *KEYS)
+    )
+    n_val = round(order.height * val_share)
+    if val_share > 0 and order.height >= 2:
+        n_val = min(max(n_val, 1), order.height - 1)
+    val_sessions = order.tail(n_val).select(KEYS) if n_val else order.clear().select(KEYS)
+    val = rows.join(val_sessions, on=KEYS, how="semi", maintain_order="left")
+    train = rows.join(val_sessions, on=KEYS, how="anti", maintain_order="left")
+    return train, val
+
+
+def check_roles(turns: pl.DataFrame) -> None:
+    if turns.height and turns["is_owner"].all():
+        raise InputError("turns", "every turn is the owner's: the owner flag looks swapped or unset "
+                         "(check ingest.owner_id and that your chats have other speakers)")
+
+
+def percentiles(values: pl.Series) -> dict[str, int]:
+    if values.is_empty():
+        return {"p50": 0, "p90": 0, "p99": 0, "max": 0}
+    q = {f"p{int(x * 100)}": int(values.quantile(x, "nearest")) for x in (0.5, 0.9, 0.99)}
+    return {**q, "max": int(values.max())}
+
+
+def build(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    p = {**PARAM_DEFAULTS, **params}
+    Turn.validate(turns)
+    check_roles(turns)
+    rows, dropped = instruction_rows(turns, p)
+    if rows.is_empty():
+        raise InputError("turns", "no training rows: no owner turn has context (are there conversations with "
+                         "the owner replying to someone?)")
+    try:
+        rows = InstructionRow.validate(rows, lazy=True)
+    except pandera.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        raise InputError("dataset", f"{cases.height} row(s) fail the instruction schema: "
+                         f"{sorted(set(cases['check'].cast(pl.String)))}") from None
+    train, val = split_by_time(rows, turns, float(p["val_share"]))
+    lengths = approx_tokens_expr(pl.col("instruction") + pl.col("output"))
+    report = {
+        "rows": {"train": train.height, "val": val.height},
+        "sessions": {"train": train.select(KEYS).n_unique(), "val": val.select(KEYS).n_unique()},
+        "owner_turns": int(turns["is_owner"].sum()),
+        "owner_share": round(float(turns["is_owner"].mean()), 4),
+        "dropped": dropped,
+        "tokens_approx": percentiles(rows.select(lengths).to_series()),
+        "output_tokens_approx": percentiles(rows.select(approx_tokens_expr(pl.col("output"))).to_series()),
+    }
+    return train, val, report
+
+
+def write_rows(rows: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(rows.select(ROW_KEYS).to_dicts(), option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def summary(report: dict) -> str:
+    r, d, tok = report["rows"], report["dropped"], report["tokens_approx"]
+    return (
+        f"build: {r['train']:,} train rows / {r['val']:,} val rows "
+        f"({report['sessions']['train']:,} / {report['sessions']['val']:,} sessions), owner share "
+        f"{report['owner_share']:.0%}\n"
+        f"  tokens (approx) p50 {tok['p50']} p90 {tok['p90']} p99 {tok['p99']} max {tok['max']}\n"
+        f"  dropped: " + ", ".join(f"{k} {v:,}" for k, v in d.items())
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="doppel build", description=__doc__.split("\n")[0])
+    ap.add_argument("--input", type=Path, default=Path("data/interim/turns.parquet"))
+    ap.add_argument("--out-dir", type=Path, default=Path("data/processed"))
+    ap.add_argument("--report", type=Path, default=Path("reports/dataset.json"))
+    ap.add_argument("--params", type=Path, default=params_mod.PARAMS_FILE)
+    args = ap.parse_args(argv)
+    turns = read_parquet(args.input, list(Turn.to_schema().columns))
+    train, val, report = build(turns, params_mod.load("build", args.params))
+    write_rows(train, args.out_dir / "train.json")
+    write_rows(val, args.out_dir / "val.json")
+    write_json(args.report, report)
+    print(summary(report), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    from stages.cli import module_main
+
+    module_main("build")

@@ -1,0 +1,537 @@
+"""ingest: Telegram Desktop exports (and `doppel fetch` output) -> the message table.
+
+Telegram Desktop pretty-prints its export with one space per level, and JSON strings never span lines, so a
+line holding only `{` / `}` / `]` at a given indentation is structure. The reader uses that to cut each
+chat's `messages` array into batches of whole message objects, parses a batch at a time with orjson and
+never holds the whole file: peak memory follows the chunk size, not the export's size. Exports in any other
+layout (minified, hand-edited) are parsed whole.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import polars as pl
+
+from stages import params as params_mod
+from stages.errors import InputError
+from stages.schemas import Message
+
+CHUNK_BYTES = 16 << 20
+TELEGRAM_SERVICE_CHAT = 777000
+PII_ENTITY_TYPES = {"phone": "PHONE", "email": "EMAIL", "bank_card": "CARD"}
+# Before Telegram Desktop 2.7.2 ids were numbers, with chats and channels shifted into their own ranges.
+OLD_ID_SHIFTS = ((1 << 33, "channel"), (1 << 32, "chat"), (0, "user"))
+MEDIA_KINDS = {
+    "sticker": "sticker", "voice_message": "voice", "video_message": "video_message",
+    "animation": "animation", "video_file": "video", "audio_file": "audio",
+}
+OTHER_MEDIA_KEYS = (
+    ("photo", "photo"), ("poll", "poll"), ("contact_information", "contact"),
+    ("location_information", "location"), ("place_name", "location"), ("game_title", "game"),
+    ("invoice_information", "invoice"), ("dice", "dice"), ("file", "file"),
+)
+PARAM_DEFAULTS = {
+    "chat_types": ["personal_chat"],
+    "skip_chats": [],
+    "keep_forwarded": False,
+    "keep_media_captions": True,
+    "owner_id": None,
+}
+
+MESSAGES_LINE = re.compile(rb'\n( *)"messages": \[(\])?')
+PERSONAL_INFO = re.compile(rb'\n "personal_information": (\{.*?\n \})', re.S)
+BAD_ESCAPE = re.compile(rb'\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)', re.S)
+RAW_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")
+
+
+@dataclass
+class Chat:
+    id: int
+    type: str
+    name: str | None
+    owner_id: str | None  # "user123", when the file says (full-account export, fetch header)
+
+
+@dataclass
+class Columns:
+    """Message fields gathered column by column (a loop over dicts is the one unavoidable Python loop)."""
+
+    chat_id: list = field(default_factory=list)
+    chat_type: list = field(default_factory=list)
+    message_id: list = field(default_factory=list)
+    unixtime: list = field(default_factory=list)
+    date: list = field(default_factory=list)
+    sender_id: list = field(default_factory=list)
+    text: list = field(default_factory=list)
+    kind: list = field(default_factory=list)
+    reply_to: list = field(default_factory=list)
+    forwarded: list = field(default_factory=list)
+    msg_type: list = field(default_factory=list)
+    pii_hints: list = field(default_factory=list)
+    owner_id: list = field(default_factory=list)
+
+
+@dataclass
+class Tally:
+    malformed: int = 0
+    repaired_batches: int = 0
+    files: list = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _repair(raw: bytes) -> bytes:
+    """Make an almost-JSON batch parseable: invalid UTF-8, `\\x0C`-style and other invalid escapes, raw
+    control characters inside strings."""
+    raw = raw.decode("utf-8", "replace").encode()
+
+    def escape(m: re.Match) -> bytes:
+        seq = m.group(1)
+        if seq[:1] == b"u" and len(seq) == 5 or seq in (b'"', b"\\", b"/", b"b", b"f", b"n", b"r", b"t"):
+            return m.group(0)
+        if seq[:1] == b"x" and len(seq) == 3:
+            return b"\\u00" + seq[1:]
+        return b"\\\\" + seq if seq != b"\n" else b"\\n"
+
+    raw = BAD_ESCAPE.sub(escape, raw)
+    return RAW_CONTROL.sub(lambda m: b"\\u%04x" % m.group(0)[0], raw)
+
+
+def _loads(raw: bytes, tally: Tally):
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        tally.repaired_batches += 1
+        return orjson.loads(_repair(raw))
+
+
+def _parse_batch(segment: bytes, indent: int, tally: Tally) -> list[dict]:
+    """A run of whole message objects (`{...},\\n {...}`) -> dicts; a broken object is counted, not fatal."""
+    segment = segment.lstrip(b",")  # what follows the previous batch's last `}`
+    if not segment.strip():
+        return []
+    try:
+        return _loads(b"[" + segment + b"]", tally)
+    except orjson.JSONDecodeError:
+        pass
+    out = []
+    start = b"\n" + b" " * indent + b"{"
+    for piece in segment.split(start)[1:]:
+        try:
+            obj = _loads(b"{" + piece.rstrip(b", \n\r\t"), tally)
+        except orjson.JSONDecodeError:
+            tally.malformed += 1
+            continue
+        out.append(obj) if isinstance(obj, dict) else setattr(tally, "malformed", tally.malformed + 1)
+    return out
+
+
+def _chat_from_header(path: Path, header: bytes, owner_id: str | None, tally: Tally) -> Chat:
+    try:
+        obj = _loads(header.rstrip().rstrip(b",") + b', "messages": []}', tally)
+    except orjson.JSONDecodeError:
+        raise InputError(path, "a chat header is not valid JSON") from None
+    return _chat_from_obj(path, obj, owner_id)
+
+
+def _chat_from_obj(path: Path, obj: dict, owner_id: str | None) -> Chat:
+    chat_id = obj.get("id")
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        raise InputError(path, f"a chat has no numeric id (got {chat_id!r})")
+    chat_type = obj.get("type")
+    return Chat(chat_id, chat_type if isinstance(chat_type, str) else "unknown", obj.get("name"), owner_id)
+
+
+def _owner_from_info(info: object) -> str | None:
+    user_id = info.get("user_id") if isinstance(info, dict) else None
+    return f"user{user_id}" if isinstance(user_id, int) else None
+
+
+def iter_desktop_export(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[dict]]]:
+    """(chat, batch of message dicts) for every chat in a Desktop export, streamed."""
+    with open(path, "rb") as f:
+        buf = f.read(CHUNK_BYTES)
+        if not buf.lstrip()[:1] in (b"{", b""):
+            raise InputError(path, "not a Telegram export (not a JSON object)")
+        eof = len(buf) < CHUNK_BYTES
+        owner_id, pos, found_any = None, 0, False
+
+        def more() -> bool:
+            nonlocal buf, pos, eof
+            if eof:
+                return False
+            chunk = f.read(CHUNK_BYTES)
+            eof = len(chunk) < CHUNK_BYTES
+            buf, pos = buf[pos:] + chunk, 0
+            return bool(chunk)
+
+        while True:
+            m = MESSAGES_LINE.search(buf, pos)
+            if m is None:
+                if owner_id is None and (info := PERSONAL_INFO.search(buf, pos)):
+                    owner_id = _owner_from_info(_loads(info.group(1), tally))
+                # keep the tail: it may hold the start of the next chat's header
+                keep = max(pos, buf.rfind(b"\n", 0, max(0, len(buf) - (1 << 16))))
+                pos = keep
+                if not more():
+                    break
+                continue
+            found_any = True
+            if owner_id is None and (info := PERSONAL_INFO.search(buf, pos, m.start())):
+                owner_id = _owner_from_info(_loads(info.group(1), tally))
+            indent = len(m.group(1))
+            chat_open = b"\n" + b" " * (indent - 1) + b"{\n"
+            hs = buf.rfind(chat_open, pos, m.start())
+            hs = hs + 1 if hs >= 0 else buf.find(b"{", pos)
+            chat = _chat_from_header(path, buf[hs:m.start()], owner_id, tally)
+            pos = m.end()
+            if m.group(2):  # "messages": []
+                yield chat, []
+                continue
+            msg_close = b"\n" + b" " * (indent + 1) + b"}"
+            array_end = b"\n" + b" " * indent + b"]"
+            while True:
+                end = buf.find(array_end, pos)
+                if end >= 0:
+                    yield chat, _parse_batch(buf[pos:end], indent + 1, tally)
+                    pos = end + len(array_end)
+                    break
+                cut = buf.rfind(msg_close, pos)
+                if cut >= 0:
+                    cut += len(msg_close)
+                    yield chat, _parse_batch(buf[pos:cut], indent + 1, tally)
+                    pos = cut
+                if not more():
+                    raise InputError(path, f"truncated: the messages of chat {chat.id} never end")
+        if not found_any:
+            yield from _iter_whole(path, tally)
+
+
+def _iter_whole(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[dict]]]:
+    """Fallback for exports not in the Desktop app's layout: parse the whole file."""
+    raw = path.read_bytes()
+    try:
+        root = _loads(raw, tally)
+    except orjson.JSONDecodeError as err:
+        problem = "truncated JSON" if "EOF" in str(err) or "end of" in str(err).lower() else f"not valid JSON ({err})"
+        raise InputError(path, problem) from None
+    if not isinstance(root, dict):
+        raise InputError(path, "not a Telegram export (the top level is not an object)")
+    if "messages" in root:
+        chats = [root]
+    elif isinstance(root.get("chats"), dict):
+        chats = list(root["chats"].get("list") or []) + list((root.get("left_chats") or {}).get("list") or [])
+    else:
+        raise InputError(path, "not a Telegram export (no `messages` and no `chats` list)")
+    owner_id = _owner_from_info(root.get("personal_information"))
+    for obj in chats:
+        if not isinstance(obj, dict):
+            tally.malformed += 1
+            continue
+        messages = obj.get("messages")
+        if not isinstance(messages, list):
+            raise InputError(path, f"chat {obj.get('id')!r}: `messages` is not a list")
+        good = [m for m in messages if isinstance(m, dict)]
+        tally.malformed += len(messages) - len(good)
+        yield _chat_from_obj(path, obj, owner_id), good
+
+
+def iter_fetch_file(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[dict]]]:
+    """`doppel fetch` output: a header line, then one Desktop-shaped message per line."""
+    with open(path, "rb") as f:
+        first = f.readline()
+        try:
+            header = orjson.loads(first)
+            chat = _chat_from_obj(path, header["chat"], header.get("owner_id"))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise InputError(path, "not a doppel fetch file (line 1 is not a chat header)") from None
+        batch: list[dict] = []
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                obj = _loads(line, tally)
+            except orjson.JSONDecodeError:
+                tally.malformed += 1  # e.g. a partial last line of a killed fetch
+                continue
+            batch.append(obj) if isinstance(obj, dict) else setattr(tally, "malformed", tally.malformed + 1)
+            if len(batch) >= 50_000:
+                yield chat, batch
+                batch = []
+        yield chat, batch
+
+
+# --------------------------------------------------------------------------- message dicts -> columns
+
+
+def _normalize_id(value) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        for shift, prefix in OLD_ID_SHIFTS:
+            if value >= shift:
+                return f"{prefix}{value - shift}"
+    return None
+
+
+def _text(msg: dict, hints: list) -> str | None:
+    entities = msg.get("text_entities")
+    pieces = entities if isinstance(entities, list) else msg.get("text", "")
+    if isinstance(pieces, str):
+        return pieces
+    if not isinstance(pieces, list):
+        return None
+    out = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            out.append(piece)
+        elif isinstance(piece, dict) and isinstance(t := piece.get("text"), str):
+            out.append(t)
+            if (pii := PII_ENTITY_TYPES.get(piece.get("type"))) and t:
+                hints.append({"type": pii, "text": t})
+    return "".join(out)
+
+
+def _kind(msg: dict, msg_type) -> str:
+    if msg_type != "message":
+        return "unsupported" if msg_type == "unsupported" else "service"
+    media = msg.get("media_type")
+    if media is not None:
+        return MEDIA_KINDS.get(media, "file")
+    for key, kind in OTHER_MEDIA_KEYS:
+        if key in msg:
+            return kind
+    return "text"
+
+
+def add_batch(cols: Columns, chat: Chat, batch: list[dict], tally: Tally) -> None:
+    if batch and chat.id >= 1 << 32 and isinstance(batch[0].get("from_id", batch[0].get("actor_id")), int):
+        chat.id = int(_normalize_id(chat.id).lstrip("chatnel"))  # an old export's shifted chat id
+    for msg in batch:
+        mid = msg.get("id")
+        msg_type = msg.get("type", "message")
+        if not isinstance(mid, int) or isinstance(mid, bool):
+            tally.malformed += 1
+            continue
+        unixtime = msg.get("date_unixtime")
+        date = msg.get("date")
+        if not isinstance(date, str):
+            date = None
+        if isinstance(unixtime, str) and unixtime.isdigit():
+            unixtime = int(unixtime)
+        elif not (isinstance(unixtime, int) and not isinstance(unixtime, bool)):
+            unixtime = None
+        if unixtime is None and date is None:
+            tally.malformed += 1
+            continue
+        hints: list = []
+        text = _text(msg, hints)
+        if text is None:
+            tally.malformed += 1
+            continue
+        reply = msg.get("reply_to_message_id")
+        sender = msg.get("from_id", msg.get("actor_id"))
+        cols.chat_id.append(chat.id)
+        cols.chat_type.append(chat.type)
+        cols.message_id.append(mid)
+        cols.unixtime.append(unixtime)
+        cols.date.append(date)
+        cols.sender_id.append(_normalize_id(sender))
+        cols.text.append(text)
+        cols.kind.append(_kind(msg, msg_type))
+        cols.reply_to.append(reply if isinstance(reply, int) and not isinstance(reply, bool) else None)
+        cols.forwarded.append("forwarded_from" in msg or "forwarded_from_id" in msg)
+        cols.msg_type.append(msg_type if isinstance(msg_type, str) else "message")
+        cols.pii_hints.append(hints)
+        cols.owner_id.append(chat.owner_id)
+
+
+# --------------------------------------------------------------------------- the frame
+
+
+def find_inputs(paths: list[Path]) -> list[Path]:
+    """Export files under the given paths: result.json files, and fetch's chat_*.jsonl."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise InputError(path, "no such file or folder")
+        if path.is_file():
+            files.append(path)
+            continue
+        found = sorted(path.rglob("result.json")) + sorted(path.rglob("chat_*.jsonl"))
+        if not found:
+            raise InputError(path, "no Telegram export here (no result.json, no chat_*.jsonl from doppel fetch)")
+        files += found
+    return files
+
+
+def _frame(cols: Columns) -> pl.DataFrame:
+    hint = pl.List(pl.Struct({"type": pl.String, "text": pl.String}))
+    return pl.DataFrame(
+        {
+            "chat_id": pl.Series(cols.chat_id, dtype=pl.Int64),
+            "chat_type": pl.Series(cols.chat_type, dtype=pl.String),
+            "message_id": pl.Series(cols.message_id, dtype=pl.Int64),
+            "unixtime": pl.Series(cols.unixtime, dtype=pl.Int64),
+            "date": pl.Series(cols.date, dtype=pl.String),
+            "sender_id": pl.Series(cols.sender_id, dtype=pl.String),
+            "text": pl.Series(cols.text, dtype=pl.String),
+            "kind": pl.Series(cols.kind, dtype=pl.String),
+            "reply_to": pl.Series(cols.reply_to, dtype=pl.Int64),
+            "forwarded": pl.Series(cols.forwarded, dtype=pl.Boolean),
+            "msg_type": pl.Series(cols.msg_type, dtype=pl.String),
+            "pii_hints": pl.Series(cols.pii_hints, dtype=hint),
+            "file_owner": pl.Series(cols.owner_id, dtype=pl.String),
+        }
+    )
+
+
+def to_messages(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
+    """Raw columns -> the message table: UTC times, owner flag, drop reasons (first reason that applies)."""
+    p = {**PARAM_DEFAULTS, **params}
+    # The owner: the param, else the file's personal_information/fetch header, else (single-chat export)
+    # the sender of a personal chat who is not its peer (`id` of a personal chat is the peer's user id).
+    peer = pl.lit("user") + pl.col("chat_id").cast(pl.String)
+    inferred = (
+        raw.filter((pl.col("chat_type") == "personal_chat") & (pl.col("sender_id") != peer))
+        .group_by("chat_id")
+        .agg(pl.col("sender_id").mode().sort().first().alias("inferred_owner"))
+    )
+    owner = pl.lit(p["owner_id"], dtype=pl.String) if p["owner_id"] else pl.coalesce("file_owner", "inferred_owner")
+    chat_types = list(p["chat_types"])
+    skip = [int(c) for c in p["skip_chats"]]
+    ts = pl.coalesce(
+        pl.from_epoch("unixtime", time_unit="s").dt.replace_time_zone("UTC"),
+        pl.col("date").str.to_datetime("%Y-%m-%dT%H:%M:%S", time_zone="UTC", strict=False),
+    ).dt.cast_time_unit("us")
+    media_only = (pl.col("kind") != "text") & (
+        (pl.col("text").str.strip_chars() == "") | (not p["keep_media_captions"])
+    )
+    drop = (
+        pl.when(pl.col("chat_id") == TELEGRAM_SERVICE_CHAT).then(pl.lit("service_chat"))
+        .when(pl.col("chat_id").is_in(skip)).then(pl.lit("skipped_chat"))
+        .when(~pl.col("chat_type").is_in(chat_types)).then(pl.lit("chat_type"))
+        .when(pl.col("msg_type") == "unsupported").then(pl.lit("unsupported"))
+        .when(pl.col("msg_type") != "message").then(pl.lit("service"))
+        .when(pl.col("ts").is_null()).then(pl.lit("malformed"))
+        .when(pl.col("sender_id").is_null()).then(pl.lit("no_sender"))
+        .when(pl.col("forwarded") & (not p["keep_forwarded"])).then(pl.lit("forwarded"))
+        .when(media_only).then(pl.lit("media_only"))
+        .when(pl.col("text").str.strip_chars() == "").then(pl.lit("empty"))
+        .when(pl.col("dup")).then(pl.lit("duplicate"))
+    )
+    return (
+        raw.join(inferred, on="chat_id", how="left", maintain_order="left")
+        .with_columns(
+            ts=ts,
+            is_owner=(pl.col("sender_id") == owner).fill_null(False),
+            dup=pl.int_range(pl.len()).over("chat_id", "message_id") > 0,
+            kind=pl.when(pl.col("msg_type") == "unsupported").then(pl.lit("unsupported")).otherwise("kind"),
+        )
+        .with_columns(drop_reason=drop)
+        .select(*Message.to_schema().columns)
+        .sort("chat_id", "message_id", "drop_reason", nulls_last=False, maintain_order=True)
+    )
+
+
+def read_exports(paths: list[Path], params: dict | None = None, tally: Tally | None = None) -> tuple[pl.DataFrame, dict]:
+    """Exports -> (validated message table, accounting report)."""
+    params = params or {}
+    tally = tally or Tally()
+    cols = Columns()
+    for path in find_inputs(paths):
+        tally.files.append(str(path))
+        reader = iter_fetch_file if path.suffix == ".jsonl" else iter_desktop_export
+        try:
+            for chat, batch in reader(path, tally):
+                add_batch(cols, chat, batch, tally)
+        except IsADirectoryError:
+            raise InputError(path, "is a folder") from None
+        except PermissionError:
+            raise InputError(path, "permission denied") from None
+    messages = Message.validate(to_messages(_frame(cols), params))
+    return messages, accounting(messages, tally)
+
+
+def accounting(messages: pl.DataFrame, tally: Tally) -> dict:
+    dropped = dict(
+        messages.filter(pl.col("drop_reason").is_not_null()).group_by("drop_reason").len().sort("drop_reason").iter_rows()
+    )
+    if tally.malformed:
+        dropped["malformed"] = dropped.get("malformed", 0) + tally.malformed
+    per_chat = (
+        messages.group_by("chat_id")
+        .agg(
+            pl.col("chat_type").first().alias("type"),
+            pl.len().alias("read"),
+            pl.col("drop_reason").is_null().sum().alias("kept"),
+            (pl.col("drop_reason").is_null() & pl.col("is_owner")).sum().alias("kept_owner"),
+        )
+        .sort("chat_id")
+    )
+    kept = int(messages["drop_reason"].is_null().sum())
+    return {
+        "files": len(tally.files),
+        "messages_read": messages.height + tally.malformed,
+        "kept": kept,
+        "kept_owner": int((messages["drop_reason"].is_null() & messages["is_owner"]).sum()),
+        "dropped": dict(sorted(dropped.items())),
+        "repaired_batches": tally.repaired_batches,
+        "chats": {str(r.pop("chat_id")): r for r in per_chat.iter_rows(named=True)},
+    }
+
+
+def summary(report: dict, seconds: float | None = None) -> str:
+    lines = [
+        f"ingest: {report['files']} file(s), {report['messages_read']:,} messages read, "
+        f"{report['kept']:,} kept ({report['kept_owner']:,} by the owner)"
+        + (f" in {seconds:.1f}s" if seconds is not None else ""),
+    ]
+    if report["dropped"]:
+        lines.append("  dropped: " + ", ".join(f"{k} {v:,}" for k, v in report["dropped"].items()))
+    kept_chats = sum(1 for c in report["chats"].values() if c["kept"])
+    lines.append(f"  chats: {len(report['chats'])} read, {kept_chats} with kept messages")
+    if report["repaired_batches"]:
+        lines.append(f"  repaired: {report['repaired_batches']} batch(es) had invalid JSON escapes or UTF-8")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path, statistics=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="doppel ingest", description=__doc__.split("\n")[0])
+    ap.add_argument("paths", nargs="+", type=Path, help="result.json files or folders holding them")
+    ap.add_argument("-o", "--output", type=Path, required=True, help="the message table (.parquet)")
+    ap.add_argument("--report", type=Path, help="accounting JSON (messages read, kept, dropped per reason)")
+    ap.add_argument("--params", type=Path, default=params_mod.PARAMS_FILE)
+    args = ap.parse_args(argv)
+    start = time.perf_counter()
+    messages, report = read_exports(args.paths, params_mod.load("ingest", args.params))
+    write_parquet(messages, args.output)
+    if args.report:
+        write_json(args.report, report)
+    print(summary(report, time.perf_counter() - start), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    from stages.cli import module_main
+
+    module_main("ingest")

@@ -1,0 +1,145 @@
+"""segment and build: sessions, merged turns, context trimming, the time split, schemas."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pandera.errors
+import polars as pl
+import pytest
+
+from stages.build import build, instruction_rows, split_by_time
+from stages.errors import InputError
+from stages.prompt import approx_tokens
+from stages.schemas import InstructionRow, Message, Turn
+from stages.segment import segment
+
+T0 = datetime(2026, 3, 1, 23, 50, tzinfo=timezone.utc)
+
+
+def messages(rows: list[tuple]) -> pl.DataFrame:
+    """rows: (chat_id, minutes after T0, is_owner, text)"""
+    return Message.validate(pl.DataFrame([
+        {"chat_id": c, "chat_type": "personal_chat", "message_id": i, "ts": T0 + timedelta(minutes=m),
+         "sender_id": "user1" if o else f"user{100 + c}", "is_owner": o, "text": t, "kind": "text",
+         "reply_to": None, "forwarded": False, "drop_reason": None, "pii_hints": []}
+        for i, (c, m, o, t) in enumerate(rows, 1)
+    ]))
+
+
+DAY = 24 * 60
+
+
+def test_sessions_across_midnight_and_days():
+    msgs = messages([
+        (1, 0, False, "before midnight"), (1, 20, True, "after midnight"),      # same session across 00:00
+        (1, 20 + DAY, False, "exactly a day later"),                          # a gap of exactly 24 h: same
+        (1, 20 + 2 * DAY + 3, True, "a day and 3 minutes later"),             # > 24 h: new session
+        (2, 5, False, "other chat"), (2, 6, True, "reply"),
+    ])
+    turns, report = segment(msgs, {"session_gap_hours": 24})
+    sessions = {t: s for t, s in zip(turns["text"], turns["session_id"])}
+    assert sessions["before midnight"] == sessions["after midnight"] == sessions["exactly a day later"] == 0
+    assert sessions["a day and 3 minutes later"] == 1
+    assert report["sessions"] == 3 and report["sessions_dropped"]["session_without_owner"] == 0
+
+
+def test_gap_param_and_sessions_without_owner_dropped():
+    msgs = messages([(1, 0, False, "hi"), (1, 1, True, "hey"), (1, 200, False, "anyone?"), (1, 201, False, "hello?")])
+    turns, report = segment(msgs, {"session_gap_hours": 1})
+    assert turns["text"].to_list() == ["hi", "hey"]
+    assert report["sessions_dropped"]["session_without_owner"] == 1
+    assert report["messages_dropped"]["session_without_owner"] == 2
+    assert report["messages_in"] == report["messages_out"] + 2
+
+
+def test_consecutive_messages_of_one_sender_merge():
+    msgs = messages([(1, 0, False, "hi"), (1, 1, False, "you there?"), (1, 2, True, "yes"), (1, 3, True, "what"),
+                     (1, 4, True, "?"), (1, 5, False, "ok")])
+    turns, _ = segment(msgs, {})
+    assert turns.select("turn_index", "is_owner", "text", "n_messages").rows() == [
+        (0, False, "hi\nyou there?", 2), (1, True, "yes\nwhat\n?", 3), (2, False, "ok", 1)]
+    assert turns["ts_start"][1] == T0 + timedelta(minutes=2) and turns["ts_end"][1] == T0 + timedelta(minutes=4)
+
+
+def test_dropped_messages_do_not_enter_turns():
+    msgs = messages([(1, 0, False, "hi"), (1, 1, True, "hey")]).with_columns(
+        drop_reason=pl.Series([None, "forwarded"]))
+    with pytest.raises(InputError):  # the only owner message was dropped: nothing to learn from
+        build(segment(msgs, {})[0], {})
+
+
+def test_context_trimmed_from_the_oldest_side_and_reply_kept():
+    lines = [(1, i, i % 2 == 1, f"message number {i} " + "x" * 20) for i in range(20)]
+    turns, _ = segment(messages(lines), {})
+    rows, dropped = instruction_rows(turns, {"context_tokens": 40, "system_prompt": "SYS"})
+    assert dropped["no_context"] == 0
+    last = rows.row(-1, named=True)
+    assert last["output"] == lines[-1][3]
+    assert last["instruction"].startswith("SYS\n") and last["instruction"].endswith(f"Them: {lines[-2][3]}")
+    assert "message number 0 " not in last["instruction"]
+    assert all(approx_tokens(r) <= 40 + 2 for r in rows["instruction"])
+
+
+def test_one_huge_context_turn_keeps_its_end():
+    turns, _ = segment(messages([(1, 0, False, "start " + "word " * 500 + "THE END"), (1, 1, True, "ok")]), {})
+    rows, _ = instruction_rows(turns, {"context_tokens": 50, "system_prompt": ""})
+    assert rows["instruction"][0].endswith("THE END") and approx_tokens(rows["instruction"][0]) <= 50
+    assert rows["output"][0] == "ok"
+
+
+def test_long_outputs_and_duplicates_are_dropped_and_counted():
+    msgs = messages([(1, 0, False, "hi"), (1, 1, True, "long " * 300), (1, 2, False, "hi"), (1, 3, True, "ok"),
+                     (2, 0, False, "hi"), (2, 1, True, "ok")])
+    turns, _ = segment(msgs, {})
+    rows, dropped = instruction_rows(turns, {"max_output_tokens": 100, "context_tokens": 3, "system_prompt": ""})
+    assert dropped == {"no_context": 0, "output_too_long": 1, "duplicate": 1}
+    assert rows.height == 1
+
+
+def test_split_by_time_has_no_leakage():
+    rows = []
+    for chat in range(3):
+        for day in range(10):
+            rows += [(chat, day * 2 * DAY + chat, False, f"q{chat}-{day}"), (chat, day * 2 * DAY + chat + 1, True, "a")]
+    turns, _ = segment(messages(rows), {})
+    built, _ = instruction_rows(turns, {"system_prompt": ""})
+    train, val = split_by_time(built, turns, 0.2)
+    assert train.height + val.height == built.height and val.height == 6
+    keys = ["chat_id", "session_id"]
+    assert train.join(val, on=keys, how="semi").is_empty()
+    assert train["ts"].max() <= val["ts"].min()
+
+
+def test_build_report_and_role_swap(tmp_path):
+    msgs = messages([(1, i, i % 2 == 1, f"text {i}") for i in range(10)])
+    turns, _ = segment(msgs, {})
+    train, val, report = build(turns, {"val_share": 0.0})
+    assert report["rows"] == {"train": 5, "val": 0} and report["owner_share"] == 0.5
+    swapped = turns.with_columns(is_owner=pl.lit(True))
+    with pytest.raises(InputError, match="owner flag"):
+        build(swapped, {})
+
+
+@pytest.mark.parametrize("bad,check", [
+    ({"output": "   "}, "output_not_blank"),
+    ({"output": ""}, "str_length"),
+    ({"output": "call me at +7 912 345-67-89"}, "no_unredacted_pii"),
+    ({"instruction": "Them: mail me at someone@example.com"}, "no_unredacted_pii"),
+])
+def test_instruction_schema_rejects_bad_rows(bad, check):
+    row = {"instruction": "SYS\nThem: hi", "input": "", "output": "hey", **bad}
+    with pytest.raises(pandera.errors.SchemaErrors) as err:
+        InstructionRow.validate(pl.DataFrame([row, {"instruction": "x", "input": "", "output": "y"}]), lazy=True)
+    assert any(check in str(c) for c in err.value.failure_cases["check"])
+
+
+def test_instruction_schema_rejects_duplicates():
+    row = {"instruction": "SYS\nThem: hi", "input": "", "output": "hey"}
+    with pytest.raises(pandera.errors.SchemaErrors):
+        InstructionRow.validate(pl.DataFrame([row, row]), lazy=True)
+
+
+def test_turn_schema_rejects_empty_text():
+    turns, _ = segment(messages([(1, 0, False, "hi"), (1, 1, True, "hey")]), {})
+    with pytest.raises(pandera.errors.SchemaError):
+        Turn.validate(turns.with_columns(text=pl.lit("")))
