@@ -1,0 +1,139 @@
+"""A generated corpus of malformed exports: each one ingests with the damage counted, or fails with one line
+and exit code 2. Never a traceback, never a silent loss."""
+from __future__ import annotations
+
+import copy
+import io
+import json
+import zipfile
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import pytest
+
+from stages import cli
+from tests.conftest import chat_export, msg
+
+FIELDS_WRONG = {
+    "id": ["7", None, 1.5, [], True],
+    "type": [5, None, ["message"]],
+    "date_unixtime": [["1"], {"a": 1}, -5.5, "soon"],
+    "date": [5, None, "not a date"],
+    "from_id": [12345, None, {"id": 1}],
+    "text": [123, None, {"text": "x"}, [1, 2]],
+    "text_entities": [{}, "plain", [None, 5]],
+    "reply_to_message_id": ["x", [1]],
+    "forwarded_from": [None, 5],
+}
+
+
+def base_export() -> dict:
+    return {
+        "about": "",
+        "personal_information": {"user_id": 1},
+        "chats": {"about": "", "list": [
+            chat_export([msg(i, 1 if i % 2 else 2, f"message {i}", 1_700_000_000 + 60 * i) for i in range(1, 13)],
+                        chat_id=2),
+            chat_export([msg(1, 3, "hello", 1_700_000_100), msg(2, 1, "hi", 1_700_000_200)], chat_id=3),
+        ]},
+    }
+
+
+def dump(obj) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, indent=1).encode()
+
+
+def message_count(obj) -> int:
+    chats = obj.get("chats", {}).get("list", []) if "chats" in obj else [obj]
+    return sum(len(c["messages"]) for c in chats if isinstance(c.get("messages"), list))
+
+
+def corpus() -> list[tuple[str, bytes | None, int | None]]:
+    """(name, file content or None for special cases, messages expected when it ingests)."""
+    cases: list[tuple[str, bytes | None, int | None]] = []
+    good = dump(base_export())
+    for i, cut in enumerate(range(40, len(good) - 5, max(1, len(good) // 16))):
+        cases.append((f"truncated_{i}_at_{cut}", good[:cut], None))
+    for field, values in FIELDS_WRONG.items():
+        for j, value in enumerate(values):
+            export = base_export()
+            export["chats"]["list"][0]["messages"][3][field] = value
+            cases.append((f"wrong_{field}_{j}", dump(export), 14))
+    for field in ("id", "type", "date", "date_unixtime", "from_id", "text", "text_entities"):
+        export = base_export()
+        del export["chats"]["list"][0]["messages"][4][field]
+        cases.append((f"missing_{field}", dump(export), 14))
+    export = base_export()
+    export["chats"]["list"][0]["messages"][5]["from"] = None
+    cases.append(("null_sender", dump(export), 14))
+    export = base_export()
+    export["chats"]["list"][0]["messages"][6]["text"] = "x" * (10 << 20)
+    export["chats"]["list"][0]["messages"][6]["text_entities"] = [{"type": "plain", "text": "x" * (10 << 20)}]
+    cases.append(("ten_mb_message", dump(export), 14))
+    cases.append(("invalid_utf8", good.replace(b"message 3", b"mess\xff\xfeage 3"), 14))
+    cases.append(("invalid_escape", good.replace(b"message 5", b"mess\\x0Cage\\q 5"), 14))
+    cases.append(("raw_control_char", good.replace(b"message 6", b"mess\x07age 6"), 14))
+    cases.append(("duplicate_keys", good.replace(b'"text": "message 7",', b'"text": "a",\n   "text": "message 7",'), 14))
+    export = base_export()
+    export["chats"]["list"][1]["messages"] = []
+    cases.append(("empty_chat", dump(export), 12))
+    export = base_export()
+    export["chats"]["list"] = []
+    cases.append(("no_chats", dump(export), 0))
+    export = base_export()
+    export["chats"]["list"][0]["messages"].insert(2, 42)
+    cases.append(("message_not_an_object", dump(export), 15))
+    export = base_export()
+    export["chats"]["list"][0]["id"] = "two"
+    cases.append(("chat_id_not_a_number", dump(export), None))
+    export = base_export()
+    export["chats"]["list"][0]["messages"] = {"oops": 1}
+    cases.append(("messages_not_a_list", dump(export), None))
+    cases.append(("broken_object", good.replace(b'"text": "message 8",', b'"text": "message 8" "x",'), 14))
+    cases.append(("minified", json.dumps(base_export()).encode(), 14))
+    single = chat_export([msg(1, 5, "a", 1_700_000_000), msg(2, 6, "b", 1_700_000_060)])
+    cases.append(("single_chat", dump(single), 2))
+    cases.append(("empty_file", b"", None))
+    cases.append(("whitespace", b"  \n\n ", None))
+    cases.append(("json_array", b"[]", None))
+    cases.append(("json_null", b"null", None))
+    cases.append(("html_export", b"<!DOCTYPE html>\n<html><head><title>Exported Data</title></head></html>", None))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("result.json", good)
+    cases.append(("zip_in_place_of_json", buf.getvalue(), None))
+    cases.append(("folder_without_result_json", None, None))
+    cases.append(("missing_path", None, None))
+    return cases
+
+
+CORPUS = corpus()
+
+
+def test_corpus_is_big_enough():
+    assert len(CORPUS) >= 50
+
+
+@pytest.mark.parametrize("name,content,expected", CORPUS, ids=[c[0] for c in CORPUS])
+def test_malformed_export(tmp_path: Path, name, content, expected):
+    target = tmp_path / "export"
+    if name == "folder_without_result_json":
+        target.mkdir()
+        (target / "notes.txt").write_text("hi")
+    elif name != "missing_path":
+        target.mkdir()
+        (target / "result.json").write_bytes(content)
+    out, report = tmp_path / "m.parquet", tmp_path / "r.json"
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = cli.main(["ingest", str(target), "-o", str(out), "--report", str(report)])  # no exception escapes
+    if code == 2:
+        lines = err.getvalue().strip().splitlines()
+        assert len(lines) == 1 and str(target) in lines[0], err.getvalue()
+        assert expected is None, f"{name} should have ingested: {lines[0]}"
+        return
+    assert code == 0
+    assert expected is not None, f"{name} should have failed with exit 2"
+    data = json.loads(report.read_text())
+    assert data["messages_read"] == expected, "every message object is accounted for"
+    assert data["kept"] + sum(data["dropped"].values()) == data["messages_read"]
