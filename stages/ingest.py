@@ -46,7 +46,7 @@ PARAM_DEFAULTS = {
     "owner_id": None,
 }
 
-MESSAGES_LINE = re.compile(rb'\n( *)"messages": \[(\])?')
+MESSAGES_LINE = re.compile(rb'\n( *)"messages": (\S)(\])?')
 PERSONAL_INFO = re.compile(rb'\n "personal_information": (\{.*?\n \})', re.S)
 BAD_ESCAPE = re.compile(rb'\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)', re.S)
 RAW_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")
@@ -131,7 +131,7 @@ def _parse_batch(segment: bytes, indent: int, tally: Tally) -> list[dict]:
         except orjson.JSONDecodeError:
             tally.malformed += 1
             continue
-        out.append(obj) if isinstance(obj, dict) else setattr(tally, "malformed", tally.malformed + 1)
+        out.append(obj)
     return out
 
 
@@ -186,6 +186,8 @@ def iter_desktop_export(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[d
                     break
                 continue
             found_any = True
+            if m.group(2) != b"[":
+                raise InputError(path, "a chat's `messages` is not a list")
             if owner_id is None and (info := PERSONAL_INFO.search(buf, pos, m.start())):
                 owner_id = _owner_from_info(_loads(info.group(1), tally))
             indent = len(m.group(1))
@@ -194,7 +196,7 @@ def iter_desktop_export(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[d
             hs = hs + 1 if hs >= 0 else buf.find(b"{", pos)
             chat = _chat_from_header(path, buf[hs:m.start()], owner_id, tally)
             pos = m.end()
-            if m.group(2):  # "messages": []
+            if m.group(3):  # "messages": []
                 yield chat, []
                 continue
             msg_close = b"\n" + b" " * (indent + 1) + b"}"
@@ -240,9 +242,7 @@ def _iter_whole(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[dict]]]:
         messages = obj.get("messages")
         if not isinstance(messages, list):
             raise InputError(path, f"chat {obj.get('id')!r}: `messages` is not a list")
-        good = [m for m in messages if isinstance(m, dict)]
-        tally.malformed += len(messages) - len(good)
-        yield _chat_from_obj(path, obj, owner_id), good
+        yield _chat_from_obj(path, obj, owner_id), messages
 
 
 def iter_fetch_file(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[dict]]]:
@@ -263,7 +263,7 @@ def iter_fetch_file(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[dict]
             except orjson.JSONDecodeError:
                 tally.malformed += 1  # e.g. a partial last line of a killed fetch
                 continue
-            batch.append(obj) if isinstance(obj, dict) else setattr(tally, "malformed", tally.malformed + 1)
+            batch.append(obj)
             if len(batch) >= 50_000:
                 yield chat, batch
                 batch = []
@@ -314,12 +314,16 @@ def _kind(msg: dict, msg_type) -> str:
 
 
 def add_batch(cols: Columns, chat: Chat, batch: list[dict], tally: Tally) -> None:
-    if batch and chat.id >= 1 << 32 and isinstance(batch[0].get("from_id", batch[0].get("actor_id")), int):
+    first = next((m for m in batch if isinstance(m, dict)), {})
+    if chat.id >= 1 << 32 and isinstance(first.get("from_id", first.get("actor_id")), int):
         chat.id = int(_normalize_id(chat.id).lstrip("chatnel"))  # an old export's shifted chat id
     for msg in batch:
+        if not isinstance(msg, dict):
+            tally.malformed += 1
+            continue
         mid = msg.get("id")
         msg_type = msg.get("type", "message")
-        if not isinstance(mid, int) or isinstance(mid, bool):
+        if not isinstance(mid, int) or isinstance(mid, bool) or not isinstance(msg_type, str):
             tally.malformed += 1
             continue
         unixtime = msg.get("date_unixtime")
@@ -350,7 +354,7 @@ def add_batch(cols: Columns, chat: Chat, batch: list[dict], tally: Tally) -> Non
         cols.kind.append(_kind(msg, msg_type))
         cols.reply_to.append(reply if isinstance(reply, int) and not isinstance(reply, bool) else None)
         cols.forwarded.append("forwarded_from" in msg or "forwarded_from_id" in msg)
-        cols.msg_type.append(msg_type if isinstance(msg_type, str) else "message")
+        cols.msg_type.append(msg_type)
         cols.pii_hints.append(hints)
         cols.owner_id.append(chat.owner_id)
 
