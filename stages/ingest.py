@@ -22,7 +22,7 @@ import polars as pl
 
 from stages import params as params_mod
 from stages.errors import InputError
-from stages.schemas import Message
+from stages.schemas import PII_HINTS, Message
 
 CHUNK_BYTES = 16 << 20
 TELEGRAM_SERVICE_CHAT = 777000
@@ -75,8 +75,11 @@ class Columns:
     reply_to: list = field(default_factory=list)
     forwarded: list = field(default_factory=list)
     msg_type: list = field(default_factory=list)
-    pii_hints: list = field(default_factory=list)
     owner_id: list = field(default_factory=list)
+    # the export's phone/email/bank_card entities, flat: (row, type, text)
+    hint_row: list = field(default_factory=list)
+    hint_type: list = field(default_factory=list)
+    hint_text: list = field(default_factory=list)
 
 
 @dataclass
@@ -297,7 +300,7 @@ def _text(msg: dict, hints: list) -> str | None:
         elif isinstance(piece, dict) and isinstance(t := piece.get("text"), str):
             out.append(t)
             if (pii := PII_ENTITY_TYPES.get(piece.get("type"))) and t:
-                hints.append({"type": pii, "text": t})
+                hints.append((pii, t))
     return "".join(out)
 
 
@@ -355,8 +358,11 @@ def add_batch(cols: Columns, chat: Chat, batch: list[dict], tally: Tally) -> Non
         cols.reply_to.append(reply if isinstance(reply, int) and not isinstance(reply, bool) else None)
         cols.forwarded.append("forwarded_from" in msg or "forwarded_from_id" in msg)
         cols.msg_type.append(msg_type)
-        cols.pii_hints.append(hints)
         cols.owner_id.append(chat.owner_id)
+        for pii, t in hints:
+            cols.hint_row.append(len(cols.chat_id) - 1)
+            cols.hint_type.append(pii)
+            cols.hint_text.append(t)
 
 
 # --------------------------------------------------------------------------- the frame
@@ -379,7 +385,12 @@ def find_inputs(paths: list[Path]) -> list[Path]:
 
 
 def _frame(cols: Columns) -> pl.DataFrame:
-    hint = pl.List(pl.Struct({"type": pl.String, "text": pl.String}))
+    hints = (
+        pl.DataFrame({"row": pl.Series(cols.hint_row, dtype=pl.UInt32), "type": cols.hint_type, "text": cols.hint_text},
+                     schema={"row": pl.UInt32, "type": pl.String, "text": pl.String})
+        .group_by("row", maintain_order=True)
+        .agg(pii_hints=pl.struct("type", "text"))
+    )
     return pl.DataFrame(
         {
             "chat_id": pl.Series(cols.chat_id, dtype=pl.Int64),
@@ -393,10 +404,11 @@ def _frame(cols: Columns) -> pl.DataFrame:
             "reply_to": pl.Series(cols.reply_to, dtype=pl.Int64),
             "forwarded": pl.Series(cols.forwarded, dtype=pl.Boolean),
             "msg_type": pl.Series(cols.msg_type, dtype=pl.String),
-            "pii_hints": pl.Series(cols.pii_hints, dtype=hint),
             "file_owner": pl.Series(cols.owner_id, dtype=pl.String),
         }
-    )
+    ).with_row_index("row").join(hints, on="row", how="left", maintain_order="left").with_columns(
+        pl.col("pii_hints").fill_null(pl.lit([], dtype=PII_HINTS))
+    ).drop("row")
 
 
 def to_messages(raw: pl.DataFrame, params: dict) -> pl.DataFrame:

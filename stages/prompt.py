@@ -9,8 +9,9 @@ oldest first); the prompt adds the owner's label, and the model learns to write 
 """
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
-from litgpt.prompts import PromptStyle
 
 OWNER_LABEL = "Me"
 OTHER_LABEL = "Them"
@@ -48,19 +49,37 @@ def approx_tokens(text: str) -> int:
     return (len(text.encode()) + 3) // 4
 
 
-class TwinChat(PromptStyle):
-    """litgpt PromptStyle for the twin: importable as `stages.prompt.TwinChat`."""
+@cache
+def _twin_chat_class():
+    from litgpt.prompts import PromptStyle  # litgpt (and lightning) load slowly: only where a model is used
 
-    def apply(self, prompt: str, *, sys_prompt: str | None = None, **kwargs: str) -> str:
-        return f"{prompt}\n{OWNER_LABEL}:"
+    class TwinChat(PromptStyle):
+        """litgpt PromptStyle for the twin: importable as `stages.prompt.TwinChat`."""
 
-    def stop_tokens(self, tokenizer) -> tuple[list[int], ...]:
-        return ([tokenizer.eos_id],) + tuple(tokenizer.encode(s, bos=False).tolist() for s in STOP_STRINGS)
+        def apply(self, prompt: str, *, sys_prompt: str | None = None, **kwargs: str) -> str:
+            return apply(prompt)
+
+        def stop_tokens(self, tokenizer) -> tuple[list[int], ...]:
+            return ([tokenizer.eos_id],) + tuple(tokenizer.encode(s, bos=False).tolist() for s in STOP_STRINGS)
+
+    TwinChat.__module__ = __name__
+    return TwinChat
+
+
+def __getattr__(name: str):
+    if name == "TwinChat":
+        return _twin_chat_class()
+    raise AttributeError(name)
+
+
+def apply(instruction: str) -> str:
+    """The prompt for an instruction: the model continues after the owner's label."""
+    return f"{instruction}\n{OWNER_LABEL}:"
 
 
 def prompt_and_response(instruction: str, output: str) -> tuple[str, str]:
     """The exact (prompt, target) strings a training row becomes."""
-    return TwinChat().apply(instruction), RESPONSE_PREFIX + output
+    return apply(instruction), RESPONSE_PREFIX + output
 
 
 def cut_at_stop(text: str) -> str:
