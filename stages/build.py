@@ -9,7 +9,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import orjson
 import pandera.errors
 import polars as pl
 
@@ -148,8 +147,9 @@ def build(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, pl.DataFrame
 
 
 def write_rows(rows: pl.DataFrame, path: Path) -> None:
+    """A JSON array of row objects: what litgpt's JSON data module (and json.load) reads."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps(rows.select(ROW_KEYS).to_dicts(), option=orjson.OPT_INDENT_2) + b"\n")
+    rows.select(ROW_KEYS).write_json(path)
 
 
 def summary(report: dict) -> str:

@@ -211,3 +211,16 @@ def test_cli_prints_accounting(tmp_path, bundled_sample):
     report = json.loads((tmp_path / "r.json").read_text())
     assert f"{report['messages_read']:,} messages read" in proc.stderr
     assert_accounting(report)
+
+
+@pytest.mark.parametrize("which", ["bundled", "jimmy"])
+def test_fast_and_tolerant_paths_agree(bundled_sample, monkeypatch, which):
+    """Polars' batch parser (the fast path) and the per-message Python path give the same table."""
+    path = bundled_sample if which == "bundled" else SHARED_SAMPLES / "jimmy_personal_chat_2026.json"
+    if not path.exists():
+        pytest.skip("../shared/samples not present")
+    fast, fast_report = ingest.read_exports([path])
+    calls = []
+    monkeypatch.setattr(ingest, "fast_frame", lambda *a: calls.append(1))
+    tolerant, tolerant_report = ingest.read_exports([path])
+    assert calls and tolerant.equals(fast) and tolerant_report == fast_report
