@@ -1,0 +1,106 @@
+"""stages.chat: one-shot and interactive conversation with the twin, errors as one line."""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+import twin_fixtures as F
+from stages import chat
+from stages.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: the tiny model gains nothing from more, and the shared CPU stays steady."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chat")
+    ck = F.make_checkpoint(root / "base")
+    ad = F.make_adapter(ck, root / "adapter")
+    params = root / "params.yaml"
+    params.write_text(yaml.safe_dump({
+        "build": {"system_prompt": F.SYSTEM},
+        "chat": {"max_new_tokens": 12, "temperature": 0.9, "top_k": 40, "top_p": 0.95, "seed": 3}}))
+    return ck, ad, params
+
+
+def args(setup, *extra: str) -> list[str]:
+    ck, ad, params = setup
+    return ["--checkpoint", str(ck), "--adapter", str(ad), "--params", str(params), *extra]
+
+
+def in_process(setup, stdin: str, *extra: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = chat.main(args(setup, *extra), stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def cli(argv: list[str], stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "stages.cli", "chat", *argv], input=stdin, capture_output=True,
+                          text=True, cwd=REPO, env=env, timeout=120)
+
+
+def test_one_shot_prints_a_reply(setup):
+    proc = cli(args(setup, "--message", "hi"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() and proc.stdout.endswith("\n")
+    _, same, _ = in_process(setup, "", "--message", "hi")
+    assert proc.stdout == same  # seeded (params chat.seed): the same reply in or out of process
+    _, other, _ = in_process(setup, "", "--message", "hi", "--seed", "4")
+    assert other != same  # --seed overrides the params
+
+
+def test_interactive_reset_quit_and_eof(setup):
+    _, hi, _ = in_process(setup, "", "--message", "hi")
+    _, hello, _ = in_process(setup, "", "--message", "hello")
+    # /reset forgets the conversation: "hello" afterwards gets the same reply as a fresh one-shot
+    code, out, err = in_process(setup, "hi\n\n/reset\nhello\n/quit\nnever read\n")
+    assert code == 0 and out == hi + hello and "reset" in err
+    # without /reset the context (and the reply counter) carries on
+    _, carried, _ = in_process(setup, "hi\nhello\n")
+    assert carried.startswith(hi) and carried != hi + hello
+    # EOF ends the chat like /quit, also through the real command line
+    proc = cli(args(setup), stdin="hi\n/reset\nhello\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == hi + hello
+
+
+def test_context_is_trimmed_from_the_oldest_turn(setup):
+    from stages import twin as twin_mod
+
+    ck, ad, _ = setup
+    conv = chat.Conversation(twin_mod.load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 16, "seed": 1})
+    for i in range(40):
+        conv.say(f"Message number {i} about coffee and movies tonight")
+    prompt = conv.prompt()
+    _, keep = conv.twin._budget(16)
+    assert conv.twin.count_tokens(prompt) <= keep
+    assert prompt.startswith(F.SYSTEM) and "Message number 39" in prompt and "Message number 0 " not in prompt
+    assert prompt.endswith("\nMe:")
+
+
+def test_missing_adapter_exits_2_with_one_line(setup, tmp_path):
+    ck, _, params = setup
+    proc = cli(["--checkpoint", str(ck), "--adapter", str(tmp_path / "nope"), "--params", str(params),
+                "--message", "hi"])
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("doppel chat: error:") and "dvc pull" in lines[0]
+    with pytest.raises(InputError, match="base checkpoint"):
+        chat.main(["--checkpoint", str(tmp_path / "no_base"), "--no-adapter", "--message", "hi"])

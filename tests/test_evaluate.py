@@ -1,0 +1,92 @@
+"""stages.evaluate: metrics file, samples report, style and authorship pieces."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+import twin_fixtures as F
+from stages import evaluate as ev
+
+REQUIRED = {"val_loss_base", "val_loss_tuned", "ppl_base", "ppl_tuned", "style_gap_closed", "authorship_ratio",
+            "authorship_ratio_base"}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluate")
+    ck = F.make_checkpoint(root / "base")
+    ad = F.make_adapter(ck, root / "adapter")
+    train, val = F.write_dataset(root, n_train=80, n_val=15)
+    params = root / "params.yaml"
+    params.write_text(yaml.safe_dump({"evaluate": {"generate_rows": 12, "max_new_tokens": 16, "batch_size": 8,
+                                                   "samples": 3, "seed": 7, "threads": 1}}))
+    return root, ck, ad, train, val, params
+
+
+def run(setup, name: str, capsys) -> tuple[dict, str, str]:
+    root, ck, ad, train, val, params = setup
+    metrics, samples = root / name / "eval.json", root / name / "samples.md"
+    code = ev.main(["--checkpoint", str(ck), "--adapter", str(ad), "--train", str(train), "--val", str(val),
+                    "--metrics", str(metrics), "--samples", str(samples), "--params", str(params)])
+    assert code == 0
+    out = capsys.readouterr().out
+    return json.loads(metrics.read_text()), metrics.read_text() + samples.read_text(), out
+
+
+def test_writes_metrics_and_samples_deterministically(setup, capsys):
+    m, files, out = run(setup, "a", capsys)
+    assert REQUIRED <= set(m)
+    assert all(isinstance(v, (int, float)) for v in m.values())
+    assert list(m) == sorted(m)
+    assert m["generated_rows"] == 12 and m["val_rows"] > 12
+    assert m["ppl_base"] == pytest.approx(2.718281828 ** m["val_loss_base"], rel=1e-3)
+    assert m["style_owner_cyrillic"] == 1.0 and m["authorship_owner_share_real"] > 0.9
+    assert m["authorship_val_balanced_accuracy"] > 0.9
+    samples = files.split("# Sample exchanges", 1)[1]
+    assert samples.count("- **twin:**") == 3 and "- **real:**" in samples and "Them: " in samples
+    assert "style gap closed" in out and "perplexity" in out
+    _, again, _ = run(setup, "b", capsys)
+    assert again == files
+
+
+def test_missing_adapter_is_an_input_error(setup, tmp_path):
+    root, ck, _, train, val, params = setup
+    with pytest.raises(ev.InputError, match="dvc repro"):
+        ev.main(["--checkpoint", str(ck), "--adapter", str(tmp_path / "none"), "--train", str(train),
+                 "--val", str(val), "--params", str(params)])
+
+
+def test_context_turns_and_other_lines():
+    inst = F.render_context([(False, "Hi!"), (True, "привет\nкак ты"), (False, "Fine?")], F.SYSTEM)
+    assert ev.context_turns(inst) == [("Them", "Hi!"), ("Me", "привет\nкак ты"), ("Them", "Fine?")]
+    rows = [{"instruction": inst, "output": "x", "chat_id": 1, "session_id": 1},
+            {"instruction": inst + "\nMe: x\nThem: Bye", "output": "y", "chat_id": 1, "session_id": 1}]
+    assert ev.other_lines(rows) == ["Hi!", "Fine?", "Bye"]
+
+
+def test_catchphrases_are_the_owners_overrepresented_ngrams():
+    owner = ["ну такое бро", "ахах ну такое", "да ладно бро", "ну такое", "ok fine"] * 4
+    others = ["ok fine", "are you sure", "ok see you", "fine"] * 5
+    found = ev.catchphrases(owner, others, k=3, min_share=0.0)
+    assert found[0] == "ну такое" and "бро" in found
+    assert "ok" not in found and "fine" not in found
+
+
+def test_style_features_and_gap():
+    f = ev.features("привет!! как дела... 😂", ["как дела"])
+    assert f["lower_start"] == 1 and f["exclaim"] == 1 and f["ellipsis"] == 1 and f["question"] == 0
+    assert f["emoji"] == 1 and f["cyrillic"] == 1 and f["catchphrase"] == 1 and f["words"] == 4
+    owner = ev.profile(["лол да", "ну лол"], ["лол"])
+    far = ev.profile(["Hello there!", "What?"], ["лол"])
+    scale = ev.spreads(["лол да", "Hello there!", "What?", "ну лол"], ["лол"])
+    assert ev.style_distance(owner, owner, scale) == 0
+    assert ev.style_distance(far, owner, scale) > 0
+
+
+def test_authorship_classifier_separates_speakers():
+    clf = ev.Authorship([F.owner_line(r) for r in [__import__("random").Random(i) for i in range(200)]],
+                        [F.other_line(r) for r in [__import__("random").Random(i) for i in range(200)]])
+    assert clf.is_owner("короче щас кофе лол") and not clf.is_owner("What are you doing tonight?")
+    assert not clf.is_owner("   ")

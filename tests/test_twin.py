@@ -1,0 +1,175 @@
+"""stages.twin: loading, KV-cache generation (streamed and batched), stop handling, reply loss."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import twin_fixtures as F
+from stages import twin as twin_mod
+from stages.errors import InputError
+from stages.prompt import STOP_STRINGS, cut_at_stop, prompt_and_response
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: the tiny model gains nothing from more, and the shared CPU stays steady."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("twin")
+    ck = F.make_checkpoint(root / "base")
+    ad = F.make_adapter(ck, root / "adapter")
+    rows = F.make_rows(6, seed=5)
+    return SimpleNamespace(ck=ck, ad=ad, rows=rows, base=twin_mod.load(ck, device="cpu"),
+                           tuned=twin_mod.load(ck, ad, device="cpu"))
+
+
+SAMPLING = dict(max_new_tokens=24, temperature=1.0, top_k=50, top_p=0.9)
+
+
+def test_stream_concatenation_equals_reply(assets):
+    tw = assets.tuned
+    for i, row in enumerate(assets.rows[:4]):
+        pieces = list(tw.stream(tw.prompt_for(row["instruction"]), seed=i, **SAMPLING))
+        assert len(pieces) > 1  # it really streams
+        assert "".join(pieces) == tw.reply(row["instruction"], seed=i, **SAMPLING)
+        assert not any(stop in "".join(pieces) for stop in STOP_STRINGS)
+
+
+def test_seed_is_reproducible_and_leaves_global_rng_alone(assets):
+    tw, inst = assets.tuned, assets.rows[0]["instruction"]
+    torch.manual_seed(0)
+    before = torch.rand(1)
+    torch.manual_seed(0)
+    a = tw.reply(inst, seed=11, **SAMPLING)
+    assert torch.rand(1) == before
+    assert a == tw.reply(inst, seed=11, **SAMPLING)
+    assert a != tw.reply(inst, seed=12, **SAMPLING)
+
+
+def test_batched_greedy_equals_single_greedy(assets):
+    """Right-padded prompts of different lengths decode together, each on its own positions."""
+    tw = assets.tuned
+    prompts = [tw.prompt_for(r["instruction"]) for r in assets.rows[:5]]
+    assert len({tw.count_tokens(p) for p in prompts}) > 1
+    greedy = dict(max_new_tokens=20, temperature=0.0)
+    assert tw.generate_batch(prompts, **greedy) == [tw.generate(p, **greedy) for p in prompts]
+
+
+class Scripted(torch.nn.Module):
+    """A stand-in model that 'generates' a fixed token script (k-th forward call -> script[k])."""
+
+    def __init__(self, script: list[int], vocab: int, block_size: int = 256):
+        super().__init__()
+        self.config = SimpleNamespace(block_size=block_size)
+        self.script, self.vocab, self.calls = script, vocab, 0
+
+    def set_kv_cache(self, batch_size, max_seq_length=None, device=None, **_):
+        self.calls = 0
+
+    def clear_kv_cache(self):
+        pass
+
+    def forward(self, idx, input_pos=None, input_pos_maxp1=None):
+        assert input_pos is not None, "generation must use the KV cache"
+        b, t = idx.shape
+        if self.calls > 0:
+            assert t == 1, "after the prefill, one token per step"
+        logits = torch.full((b, t, self.vocab), -10.0)
+        logits[:, :, self.script[min(self.calls, len(self.script) - 1)]] = 10.0
+        self.calls += 1
+        return logits
+
+
+def scripted_twin(assets, text: str, tail: list[int] | None = None) -> twin_mod.Twin:
+    tok = assets.base.tokenizer
+    script = tok.encode(text, bos=False).tolist() + (tail or [])
+    return twin_mod.Twin(model=Scripted(script, assets.base.model.config.padded_vocab_size), tokenizer=tok,
+                         device=torch.device("cpu"))
+
+
+@pytest.mark.parametrize("stop", STOP_STRINGS)
+def test_stop_strings_end_the_reply_and_are_never_yielded(assets, stop):
+    tw = scripted_twin(assets, f" привет ну такое 🙂{stop} more text")
+    pieces = list(tw.stream("Them: hi\nMe:", max_new_tokens=60, temperature=0))
+    assert "".join(pieces) == "привет ну такое 🙂"
+    assert all("\n" not in p and ":" not in p for p in pieces)
+    assert tw.model.calls < 60  # stopped early
+    assert tw.generate_batch(["Them: hi\nMe:", "Them: hello there\nMe:"], max_new_tokens=60, temperature=0) == [
+        "привет ну такое 🙂"] * 2
+
+
+def test_eos_ends_the_reply(assets):
+    eos = assets.base.tokenizer.eos_id
+    tw = scripted_twin(assets, " ok then", [eos] + assets.base.tokenizer.encode(" junk", bos=False).tolist())
+    assert tw.generate("Me:", max_new_tokens=30, temperature=0) == "ok then"
+    assert tw.generate_batch(["Me:"], max_new_tokens=30, temperature=0) == ["ok then"]
+
+
+def test_text_cut_matches_cut_at_stop(assets):
+    tok = assets.base.tokenizer
+    for text in [" a\nb\nThem: x", "  leading and trailing  ", " ну...\nMe: again", " 🙂🔥", " line\n\nMe", " x\nThe end"]:
+        cut = twin_mod.TextCut(tok)
+        pieces = [cut.push(t) for t in tok.encode(text, bos=False).tolist()]
+        if not cut.stopped:
+            pieces.append(cut.finish())
+        assert "".join(pieces) == cut_at_stop(text), text
+
+
+def test_loss_is_on_target_tokens_only(assets):
+    tw, row = assets.tuned, assets.rows[3]
+    ids, labels = tw.encode_row(row["instruction"], row["output"])
+    prompt, target = prompt_and_response(row["instruction"], row["output"])
+    n_prompt = len(tw.tokenizer.encode(prompt))
+    target_ids = tw.tokenizer.encode(target, bos=False, eos=True).tolist()
+    assert labels[:n_prompt] == [-100] * n_prompt and labels[n_prompt:] == target_ids
+    total, count = tw.loss_stats([row])
+    assert count == len(target_ids)
+    # the same number by hand: full forward, cross-entropy on the reply positions only
+    with torch.no_grad():
+        logits = tw.model(torch.tensor([ids[:-1]]))[0]
+    manual = torch.nn.functional.cross_entropy(logits[n_prompt - 1:], torch.tensor(target_ids), reduction="sum")
+    assert total == pytest.approx(float(manual), rel=1e-4)
+    # the batched mean is token-weighted over rows (padding ignored)
+    rows = assets.rows[:5]
+    stats = [tw.loss_stats([r]) for r in rows]
+    assert tw.loss(rows, batch_size=3) == pytest.approx(sum(s for s, _ in stats) / sum(c for _, c in stats), rel=1e-4)
+
+
+def test_too_long_prompt_is_cut_from_the_left(assets):
+    tw = assets.base
+    long_context = F.render_context([(False, "Hello what are you doing tonight " * 20)] * 20, F.SYSTEM)
+    ids, labels = tw.encode_row(long_context, "ну такое")
+    assert len(ids) == tw.block_size + 1
+    assert ids[0] == tw.tokenizer.bos_id
+    kept = [t for t in labels if t != -100]
+    assert kept == tw.tokenizer.encode(" ну такое", bos=False, eos=True).tolist()
+    assert torch.isfinite(torch.tensor(tw.loss([{"instruction": long_context, "output": "ну такое"}])))
+    assert isinstance(tw.reply(long_context, max_new_tokens=8, temperature=0), str)
+
+
+def test_adapter_changes_outputs(assets):
+    rows = assets.rows[:4]
+    assert assets.base.loss(rows) != pytest.approx(assets.tuned.loss(rows), rel=1e-3)
+    greedy = dict(max_new_tokens=16, temperature=0.0)
+    replies = lambda tw: [tw.reply(r["instruction"], **greedy) for r in rows]  # noqa: E731
+    assert replies(assets.base) != replies(assets.tuned)
+
+
+def test_missing_files_are_input_errors(assets, tmp_path):
+    with pytest.raises(InputError, match="dvc repro"):
+        twin_mod.load(tmp_path / "nothing")
+    with pytest.raises(InputError, match="adapter"):
+        twin_mod.load(assets.ck, tmp_path / "no_adapter")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "model_config.yaml").write_text((assets.ad / "model_config.yaml").read_text())
+    torch.save({}, tmp_path / "bad" / "adapter.pth")
+    with pytest.raises(InputError, match="missing"):
+        twin_mod.load(assets.ck, tmp_path / "bad")
