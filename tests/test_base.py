@@ -1,0 +1,108 @@
+"""The base stage: the tiny default is a valid, deterministic litgpt checkpoint; a real one is pointed to."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from stages import base
+from stages.errors import InputError
+from stages.train_bench import write_dataset
+
+TINY = {"vocab_size": 600, "n_layer": 2, "n_embd": 64, "n_head": 4, "intermediate_size": 128,
+        "block_size": 256, "pretrain_steps": 6, "pretrain_seq": 64, "pretrain_batch": 4, "seed": 3}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("base")
+    data = write_dataset(root / "data", 150, 10, seed=2, context_words=40)
+    rows = json.loads((data / "train.json").read_text())
+    rows[0]["output"] = "Привет, как дела? 🙂"  # any text encodes: byte-level BPE
+    (data / "train.json").write_text(json.dumps(rows, ensure_ascii=False))
+    params = {"base": {"checkpoint_dir": "tiny", "tiny": TINY}}
+    info = base.run(params, data, root / "a", log=lambda s: None)
+    base.run(params, data, root / "b", log=lambda s: None)
+    return {"root": root, "data": data, "a": root / "a", "b": root / "b", "info": info, "params": params}
+
+
+def test_tiny_base_is_a_valid_litgpt_checkpoint(built):
+    from litgpt.config import Config
+    from litgpt.model import GPT
+    from litgpt.tokenizer import Tokenizer
+    from litgpt.utils import check_valid_checkpoint_dir
+
+    ckpt = built["a"]
+    check_valid_checkpoint_dir(ckpt, raise_error=True)
+    tok = Tokenizer(ckpt)
+    assert tok.backend == "huggingface" and tok.use_bos and tok.bos_id is not None and tok.eos_id is not None
+    ids = tok.encode("Me: Привет, как дела? 🙂", bos=True, eos=True)
+    assert ids[0] == tok.bos_id and ids[-1] == tok.eos_id
+    assert tok.decode(ids[1:-1]) == "Me: Привет, как дела? 🙂"
+    config = Config.from_file(ckpt / "model_config.yaml")
+    assert config.norm_class_name == "RMSNorm" and config.mlp_class_name == "LLaMAMLP"
+    assert config.padded_vocab_size >= tok.vocab_size and config.n_layer == 2
+    model = GPT(config)
+    model.load_state_dict(torch.load(ckpt / "lit_model.pth", weights_only=True), strict=True)
+    with torch.no_grad():
+        logits = model(ids[None, :-1].long())
+    assert logits.shape == (1, len(ids) - 1, config.padded_vocab_size) and torch.isfinite(logits).all()
+    pre = built["info"]["pretrain"]
+    assert pre["loss_last"] < pre["loss_first"]  # the brief pre-training learned something
+    assert json.loads((ckpt / "base.json").read_text())["kind"] == "tiny"
+
+
+def test_tiny_base_is_deterministic(built):
+    for name in ("lit_model.pth", "tokenizer.json", "tokenizer_config.json", "model_config.yaml", "base.json"):
+        assert sha(built["a"] / name) == sha(built["b"] / name), name
+
+
+def test_session_documents_keep_each_line_once():
+    rows = [
+        {"instruction": "Sys\nThem: hi", "output": "hello", "chat_id": 1, "session_id": 1},
+        {"instruction": "Sys\nThem: hi\nMe: hello\nThem: how are you", "output": "fine", "chat_id": 1,
+         "session_id": 1},
+        {"instruction": "Sys\nThem: yo", "output": "hey", "chat_id": 2, "session_id": 5},
+    ]
+    assert base.session_documents(rows) == ["Sys\nThem: hi\nMe: hello\nThem: how are you\nMe: fine",
+                                            "Sys\nThem: yo\nMe: hey"]
+
+
+def test_external_checkpoint_is_pointed_to_not_copied(built, tmp_path, monkeypatch):
+    ckpt = built["a"].resolve()
+    out = tmp_path / "models" / "base"
+    info = base.run({"base": {"checkpoint_dir": str(ckpt)}}, built["data"], out, log=lambda s: None)
+    assert sorted(p.name for p in out.iterdir()) == ["base.json"]
+    pointer = json.loads((out / "base.json").read_text())
+    assert pointer["kind"] == "external" and pointer["checkpoint_dir"] == str(ckpt)
+    assert pointer["files"]["lit_model.pth"]["size"] == (ckpt / "lit_model.pth").stat().st_size
+    assert info["kind"] == "external"
+    assert base.resolve_checkpoint({"base": {"checkpoint_dir": str(ckpt)}}) == ckpt
+    monkeypatch.chdir(tmp_path)
+    assert base.resolve_checkpoint({"base": {"checkpoint_dir": "tiny"}}) == (tmp_path / "models" / "base").resolve()
+    assert base.resolve_checkpoint({}) == (tmp_path / "models" / "base").resolve()
+
+
+def test_incomplete_checkpoint_is_a_clear_error(built, tmp_path):
+    bad = tmp_path / "ckpt"
+    bad.mkdir()
+    (bad / "model_config.yaml").write_text("name: x\n")
+    with pytest.raises(InputError, match="missing lit_model.pth.*tokenizer_config.json"):
+        base.run({"base": {"checkpoint_dir": str(bad)}}, built["data"], tmp_path / "out", log=lambda s: None)
+    with pytest.raises(InputError, match="not a directory"):
+        base.run({"base": {"checkpoint_dir": str(tmp_path / "nope")}}, built["data"], tmp_path / "out",
+                 log=lambda s: None)
+    with pytest.raises(InputError, match="unknown keys"):
+        base.base_params({"base": {"tiny": {"layers": 3}}})
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="dataset file not found"):
+        base.run({"base": {"checkpoint_dir": "tiny", "tiny": TINY}}, tmp_path, tmp_path / "out", log=lambda s: None)

@@ -1,0 +1,26 @@
+"""`doppel bench train` runs end to end on CPU with a tiny config and prints its comparison line."""
+from __future__ import annotations
+
+import json
+
+from stages import bench
+from stages.train_bench import synthetic_rows
+
+
+def test_synthetic_rows_look_like_the_dataset():
+    rows = synthetic_rows(200, seed=4, context_words=50)
+    assert len(rows) == 200
+    assert all(r["instruction"].startswith("A Telegram chat") and r["output"] and r["input"] == "" for r in rows)
+    assert all(r["instruction"].splitlines()[-1].startswith(("Me: ", "Them: ")) for r in rows)
+    assert synthetic_rows(50, seed=4, context_words=50) == rows[:50]  # seeded
+
+
+def test_bench_train_runs_on_cpu_and_prints_its_line(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert bench.main(["train", "--config", "tiny", "--seq", "128", "--steps", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "bench train | tiny seq 128" in text
+    assert "ours   :" in text and "litgpt :" in text and "x effective tokens/s (ours / litgpt finetune_lora" in text
+    result = json.loads(out.read_text())
+    assert result["ours"]["tokens_per_s"] > 0 and result["ours"]["mfu"] > 0
+    assert result["litgpt"]["tokens_per_s"] > 0 and result["ratio_tokens_per_s"] > 0
