@@ -40,6 +40,12 @@ OUT_DIR = Path("models/adapter")
 STATE_DIR = Path("models/train_state")
 DATA_DIR = Path("data/processed")
 LIVE_DIR = Path("dvclive")
+# Throughput and MFU vary run to run: they live apart from the DVC-hashed outputs (declared as top-level
+# metrics/plots in dvc.yaml), so `dvc repro -f` on the same inputs writes the same dvc.lock.
+SPEED_DIR = Path("reports/train_speed")
+# Summary keys that depend on the hardware and the moment, not on the inputs.
+SPEED_KEYS = ("train_seconds", "tokens_per_s", "mfu", "peak_tflops", "peak_source", "peak_memory_gb",
+              "seconds_total", "tokens_per_s_steady", "mfu_steady", "steady_steps")
 IGNORE = -100
 LORA_TARGETS = ("query", "key", "value", "projection", "mlp", "head")
 
@@ -664,6 +670,7 @@ def run(
     state_dir: Path = STATE_DIR,
     live_dir: Path = LIVE_DIR,
     log=print,
+    speed_dir: Path = SPEED_DIR,
 ) -> dict[str, Any]:
     import torch
     from litgpt.lora import Config, lora_filter
@@ -743,6 +750,7 @@ def run(
     from dvclive import Live
 
     live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+    speed = Live(str(speed_dir), dvcyaml=False, save_dvc_exp=False, report=None)
     for rec in history:  # DVC removed the old plots: write the resumed run's history back
         live.step = rec["step"]
         for k, v in rec["metrics"].items():
@@ -806,7 +814,10 @@ def run(
             eta = sum(t for _, _, t in this_run) / len(this_run) * (total_steps - done)
             log(f"  step {done}/{total_steps} | loss {float(step_loss):.4f} | lr {lr:.2e} | {tps:,.0f} tok/s | "
                 f"MFU {100 * mfu:.2f}% | ETA {_fmt_time(eta)}")
-            log_metrics(done, {"loss": float(step_loss), "lr": lr, "tokens_per_s": tps, "mfu": mfu})
+            log_metrics(done, {"loss": float(step_loss), "lr": lr})
+            speed.step = done
+            speed.log_metric("tokens_per_s", tps)
+            speed.log_metric("mfu", mfu)
             win_tokens, win_time, win_flops = 0, 0.0, 0.0
         if tp["eval_interval"] and done % tp["eval_interval"] == 0 and done < total_steps:
             last_val = evaluate(module, fabric, val_ex, tp, seq_len, tp["eval_max_rows"])
@@ -850,9 +861,14 @@ def run(
     }
     if fabric.device.type == "cuda":
         summary["peak_memory_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 2)
-    for k in ("val_loss_before", "val_loss_after", "tokens_per_s", "mfu", "train_seconds", "tokens"):
+    for k in ("val_loss_before", "val_loss_after", "tokens"):
         live.summary[k] = summary[k]
     live.end()
+    for k in SPEED_KEYS:
+        if k in summary:
+            speed.summary[k] = summary[k]
+    speed.make_summary()
+    speed.end()
 
     if fabric.global_rank == 0:
         tmp = out_dir.with_name(out_dir.name + ".tmp")
@@ -863,8 +879,8 @@ def run(
         torch.save(lora_state, tmp / "adapter.pth")
         save_config(config, tmp)
         save_prompt_style(TwinChat(), tmp)
-        summary["seconds_total"] = round(time.perf_counter() - t_start, 2)
-        (tmp / "train.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        deterministic = {k: v for k, v in summary.items() if k not in SPEED_KEYS}
+        (tmp / "train.json").write_text(json.dumps(deterministic, indent=2, sort_keys=True) + "\n")
         shutil.rmtree(out_dir, ignore_errors=True)
         os.replace(tmp, out_dir)
         with contextlib.suppress(FileNotFoundError):  # finished: nothing to resume
@@ -918,9 +934,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(OUT_DIR), help="adapter output dir (default: models/adapter)")
     ap.add_argument("--state", default=str(STATE_DIR), help="resume checkpoint dir (default: models/train_state)")
     ap.add_argument("--live", default=str(LIVE_DIR), help="dvclive dir (default: dvclive)")
+    ap.add_argument("--speed", default=str(SPEED_DIR), help="dvclive dir for tokens/s and MFU (default: reports/train_speed)")
     args = ap.parse_args(argv)
     run(params_mod.load(path=args.params), Path(args.data), Path(args.base) if args.base else None,
-        Path(args.out), Path(args.state), Path(args.live))
+        Path(args.out), Path(args.state), Path(args.live), speed_dir=Path(args.speed))
     return 0
 
 

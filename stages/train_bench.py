@@ -173,7 +173,8 @@ def run_ours(ckpt: Path, data: Path, args, work: Path) -> dict[str, Any]:
         torch.cuda.reset_peak_memory_stats()
     lines: list[str] = []
     summary = tr.run(params, data, ckpt, work / "adapter", work / "state", work / "dvclive",
-                     log=lambda s: (lines.append(s), print("  [ours] " + s.replace("\n", "\n  [ours] "))))
+                     log=lambda s: (lines.append(s), print("  [ours] " + s.replace("\n", "\n  [ours] "))),
+                     speed_dir=work / "speed")
     return summary
 
 

@@ -171,14 +171,19 @@ def test_adapter_holds_only_lora_and_configs_and_loads(tiny, tmp_path):
 
     out = tmp_path / "adapter"
     summary = train.run({"train": FAST}, tiny["data"], tiny["base"], out, tmp_path / "state",
-                        tmp_path / "live", log=lambda s: None)
+                        tmp_path / "live", log=lambda s: None, speed_dir=tmp_path / "speed")
     assert sorted(p.name for p in out.iterdir()) == ["adapter.pth", "model_config.yaml", "prompt_style.yaml",
                                                       "train.json"]
     assert summary["steps"] == 6 and summary["tokens"] > 0 and summary["mfu"] > 0
     assert summary["val_loss_after"] < summary["val_loss_before"]
     assert not (tmp_path / "state" / "state.pt").exists()  # finished: nothing left to resume
     metrics = json.loads((tmp_path / "live" / "metrics.json").read_text())
-    assert {"loss", "val_loss", "lr", "tokens_per_s", "mfu", "val_loss_before", "val_loss_after"} <= set(metrics)
+    assert {"loss", "val_loss", "lr", "val_loss_before", "val_loss_after"} <= set(metrics)
+    assert {"tokens_per_s", "mfu"}.isdisjoint(metrics)  # hardware figures stay out of the DVC-hashed outputs
+    speed = json.loads((tmp_path / "speed" / "metrics.json").read_text())
+    assert speed["mfu"] > 0 and speed["tokens_per_s"] > 0
+    assert (tmp_path / "speed" / "plots" / "metrics" / "tokens_per_s.tsv").is_file()
+    assert "tokens_per_s" not in json.loads((out / "train.json").read_text())
     assert (tmp_path / "live" / "plots" / "metrics" / "loss.tsv").is_file()
     assert yaml.safe_load((out / "prompt_style.yaml").read_text()) == {"class_path": "stages.prompt.TwinChat"}
     assert type(load_prompt_style(out)).__name__ == "TwinChat"
@@ -217,7 +222,8 @@ def test_resume_after_kill_continues_from_the_checkpoint(tiny, tmp_path):
                                                       "lora_dropout": 0.1, "eval_interval": 0, "log_interval": 4})
     state, out = tmp_path / "state", tmp_path / "adapter"
     cmd = [sys.executable, "-m", "stages.train", "--params", str(params), "--data", str(tiny["data"]),
-           "--base", str(tiny["base"]), "--out", str(out), "--state", str(state), "--live", str(tmp_path / "live")]
+           "--base", str(tiny["base"]), "--out", str(out), "--state", str(state), "--live", str(tmp_path / "live"),
+           "--speed", str(tmp_path / "speed")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
@@ -243,7 +249,8 @@ def test_resume_after_kill_continues_from_the_checkpoint(tiny, tmp_path):
 
     # the resumed run ends where an uninterrupted one does
     straight = train.run(yaml.safe_load(params.read_text()), tiny["data"], tiny["base"], tmp_path / "straight",
-                         tmp_path / "state2", tmp_path / "live2", log=lambda s: None)
+                         tmp_path / "state2", tmp_path / "live2", log=lambda s: None,
+                         speed_dir=tmp_path / "speed2")
     assert straight["steps"] == steps and straight["resumed_from_step"] == 0
     a = torch.load(out / "adapter.pth", weights_only=True)
     b = torch.load(tmp_path / "straight" / "adapter.pth", weights_only=True)
