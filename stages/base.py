@@ -273,7 +273,7 @@ def build_tiny(train_rows: list[dict], tp: dict[str, Any], out_dir: Path, log=pr
 # ----------------------------------------------------------------------------------------------- external
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -288,7 +288,7 @@ def fingerprint(path: Path) -> dict[str, Any]:
         if not f.is_file():
             continue
         size = f.stat().st_size
-        files[f.name] = {"size": size, "sha256": _sha256(f)} if size <= 16 << 20 else {"size": size}
+        files[f.name] = {"size": size, "sha256": sha256_file(f)} if size <= 16 << 20 else {"size": size}
     return files
 
 

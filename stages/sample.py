@@ -39,6 +39,8 @@ from typing import Iterator
 
 import orjson
 
+from stages.bip39 import WORDS as BIP39_WORDS
+
 DEFAULT_MESSAGES = 20000
 DEFAULT_SEED = 7
 MIN_MESSAGES = 100
@@ -906,125 +908,8 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
-# A slice of the BIP39 English word list.
-SEED_WORDS = _words("""
-abandon ability able about above absent absorb abstract absurd abuse access accident account accuse achieve
-acid acoustic acquire across action actor actress actual adapt addict address adjust admit adult advance
-advice aerobic affair afford afraid again agent agree ahead airport aisle alarm album alcohol alert alien
-alley allow almost alone alpha already alter always amateur amazing among amount amused analyst anchor
-ancient anger angle angry animal ankle announce annual another answer antenna antique anxiety apart apology
-appear apple approve april arch arctic arena argue armed armor army around arrange arrest arrive arrow
-artefact artist artwork aspect assault asset assist assume asthma athlete atom attack attend attitude
-attract auction audit august aunt author auto autumn average avocado avoid awake aware awesome awful awkward
-axis baby bachelor bacon badge balance balcony bamboo banana banner barely bargain barrel basic basket battle
-beach bean beauty because become beef before begin behave behind believe below bench benefit betray better
-between beyond bicycle biology bird birth bitter black blade blame blanket blast bleak bless blind blood
-blossom blouse blue blur blush board boat body boil bomb bone bonus book boost border boring borrow boss
-bottom bounce bracket brain brand brass brave bread breeze brick bridge brief bright bring brisk broccoli
-broken bronze broom brother brown brush bubble buddy budget buffalo build bulb bulk bullet bundle bunker
-burden burger burst business busy butter buyer buzz cabbage cabin cable cactus cage cake call calm camera
-camp canal cancel candy cannon canoe canvas canyon capable capital captain carbon cargo carpet carry cart
-casino castle casual catalog catch category cattle caught cause caution cave ceiling celery cement census
-century cereal certain chair chalk champion change chaos chapter charge chase cheap check cheese chef cherry
-chest chicken chief child chimney choice choose chronic chuckle chunk churn cigar cinnamon circle citizen
-civil claim clap clarify claw clay clean clerk clever click client cliff climb clinic clip clock close cloth
-cloud clown club clump cluster clutch coach coast coconut code coffee coil coin collect color column combine
-comfort comic common company concert conduct confirm congress connect consider control convince cook copper
-coral core corn correct cotton couch country couple course cousin cover coyote crack cradle craft crane
-crash crater crawl crazy cream credit creek crew cricket crime crisp critic crop cross crouch crowd crucial
-cruel cruise crumble crunch crush crystal cube culture cupboard curious current curtain curve cushion custom
-cycle damage damp dance danger daring dash daughter dawn debate debris decade december decide decline
-decorate decrease defense define defy degree delay deliver demand denial dentist deny depart depend deposit
-depth deputy derive describe desert design desk despair destroy detail detect develop device devote diagram
-diamond diary diesel differ digital dignity dilemma dinner dinosaur direct dirt disagree discover disease
-dismiss disorder display distance divert divide divorce dizzy doctor document dolphin domain donate donkey
-donor door double dove draft dragon drama drastic dream dress drift drill drink drip drive drum duck dumb
-dune during dust dutch duty dwarf dynamic eager eagle early earn earth easily east echo ecology economy edge
-educate effort eight either elbow elder electric elegant element elephant elevator elite else embark embody
-embrace emerge emotion employ empower empty enable enact endless endorse enemy energy enforce engage engine
-enhance enjoy enlist enough enrich enroll ensure enter entire entry envelope episode equal equip erase erode
-erosion error erupt escape essay essence estate eternal ethics evidence evil evoke evolve exact example excess
-exchange excite exclude excuse execute exercise exhaust exhibit exile exist exit exotic expand expect expire
-explain expose express extend extra eyebrow fabric faculty faint faith false fame family famous fancy
-fantasy farm fashion fatal father fatigue fault favorite feature february federal feed female fence festival
-fetch fever fiber fiction field figure film filter final finger finish fire firm fiscal fitness flag flame
-flash flavor flee flight flip float flock floor flower fluid flush foam focus foil fold follow food force
-forest forget fork fortune forum forward fossil foster found fragile frame frequent fresh friend fringe frog
-front frost frown frozen fruit fuel funny furnace fury future gadget galaxy gallery game garage garbage
-garden garlic garment gasp gate gather gauge gaze general genius genre gentle genuine gesture ghost giant gift
-giggle ginger giraffe glad glance glare glass glide glimpse globe gloom glory glove glow glue goat goddess gold
-goose gorilla gospel gossip govern gown grab grace grain grant grape grass gravity great green grid grief
-grit grocery group grow grunt guard guess guide guilt guitar habit hair half hammer hamster hand happy harbor
-harsh harvest hawk hazard health heart heavy hedgehog height hello helmet hero hidden high hill hint hire
-history hobby hockey hold hole holiday hollow home honey hood hope horn horror horse hospital host hotel hour
-hover huge human humble humor hundred hungry hunt hurdle hurry hurt husband hybrid icon idea identify idle
-ignore illegal illness image imitate immense immune impact impose improve impulse inch include income
-increase index indicate indoor industry infant inflict inform inhale inherit initial inject injury inmate
-inner innocent input inquiry insane insect inside inspire install intact interest invest invite involve iron
-island isolate issue item ivory jacket jaguar jazz jealous jeans jelly jewel join joke journey judge juice
-jungle junior junk kangaroo keen ketchup kick kidney kingdom kitchen kite kitten kiwi knee knife knock label
-labor ladder lady lake lamp language laptop large later latin laugh laundry lava lawn lawsuit layer lazy
-leader leaf learn leave lecture legal legend leisure lemon lend length lens leopard lesson letter level liar
-liberty library license lift light limb limit link lion liquid list little live lizard load loan lobster
-local lock logic lonely loop lottery loud lounge loyal lucky luggage lumber lunar lunch luxury lyrics machine
-magic magnet maid mail main major make mammal manage mandate mango mansion manual maple marble march margin
-marine market marriage mask master match material math matrix matter maximum maze meadow mean measure meat
-mechanic medal media melody melt member memory mention menu mercy merge merit merry mesh message metal method
-middle midnight milk million mimic mind minimum minor minute miracle mirror misery miss mistake mixed mixture
-mobile model modify moment monitor monkey monster month moon moral morning mosquito mother motion motor
-mountain mouse move movie much muffin mule multiply muscle museum mushroom music mutual myself mystery myth
-naive name napkin narrow nasty nation nature near neck negative neglect neither nephew nerve network neutral
-never news next nice night noble noise nominee noodle normal north notable note nothing notice novel nuclear
-number nurse oak obey object oblige obscure observe obtain obvious occur ocean october odor offer office
-often olive olympic omit once onion online only open opera opinion oppose option orange orbit orchard order
-ordinary organ orient original orphan ostrich other outdoor outer output outside oval oven owner oxygen
-oyster ozone pact paddle page pair palace palm panda panel panic panther paper parade parent park parrot
-party pass patch path patient patrol pattern pause pave payment peace peanut pear peasant pelican penalty
-pencil people pepper perfect permit person phone photo phrase physical piano picnic picture piece pigeon
-pill pilot pink pioneer pipe pistol pitch pizza place planet plastic plate play please pledge pluck plug
-plunge poem poet point polar pole police pond pony pool popular portion position possible post potato pottery
-poverty powder power practice praise predict prefer prepare present pretty prevent price pride primary print
-priority prison private prize problem process produce profit program project promote proof property prosper
-protect proud provide public pudding pull pulp pulse pumpkin punch pupil puppy purchase purity purpose purse
-push puzzle pyramid quality quantum quarter question quick quit quiz quote rabbit raccoon race rack radar
-radio rail rain raise rally ramp ranch random range rapid rare rate rather raven razor ready real reason rebel
-rebuild recall receive recipe record recycle reduce reflect reform refuse region regret regular reject relax
-release relief rely remain remember remind remove render renew rent reopen repair repeat replace report
-require rescue resemble resist resource response result retire retreat return reunion reveal review reward
-rhythm ribbon rice rich ride ridge rifle right rigid ring riot ripple risk ritual rival river road roast
-robot robust rocket romance roof rookie room rose rotate rough round route royal rubber rude rule runway
-rural saddle sadness safe sail salad salmon salon salt salute same sample sand satisfy satoshi sauce sausage
-save scale scan scare scatter scene scheme school science scissors scorpion scout scrap screen script scrub
-search season seat second secret section security seed seek segment select sell seminar senior sense
-sentence series service session settle setup seven shadow shaft shallow share shed shell sheriff shield
-shift shine ship shiver shock shoe shoot shop short shoulder shove shrimp shrug shuffle sibling siege sight
-sign silent silk silly silver similar simple since sing siren sister situate size skate sketch skill skin
-skirt skull slab slam sleep slender slice slide slight slim slogan slot slow slush small smart smile smoke
-smooth snack snake snap sniff snow soap soccer social sock soda soft solar soldier solid solution solve
-someone song soon sorry sort soul sound soup source south space spare spatial spawn speak special speed
-spell spend sphere spice spider spike spin spirit split spoil sponsor spoon sport spot spray spread spring
-square squeeze squirrel stable stadium staff stage stairs stamp stand start state stay steak steel stem step
-stereo stick still sting stock stomach stone stool story stove strategy street strike strong struggle
-student stuff stumble style subject submit subway success such sudden suffer sugar suggest suit summer
-sunny sunset super supply supreme sure surface surge surprise surround survey suspect sustain swallow swamp
-swap swarm swear sweet swift swim swing switch sword symbol symptom syrup system table tackle tail talent
-tank tape target task taste tattoo taxi teach team tell tenant tennis tent term test text thank theme then
-theory there thing this thought three thrive throw thumb thunder ticket tide tiger tilt timber time tiny
-tired tissue title toast tobacco today toddler together toilet token tomato tomorrow tone tongue tonight
-tool tooth topic topple torch tornado tortoise toss total tourist toward tower town track trade traffic
-tragic train transfer trap trash travel tray treat tree trend trial tribe trick trigger trim trip trophy
-trouble truck true truly trumpet trust truth tube tuition tumble tuna tunnel turkey turn turtle twelve
-twenty twice twin twist type typical ugly umbrella unable unaware uncle uncover under undo unfair unfold
-unhappy uniform unique unit universe unknown unlock until unusual unveil update upgrade uphold upon upper
-upset urban urge usage useful useless usual utility vacant vacuum vague valid valley valve vanish vapor
-various vast vault vehicle velvet vendor venture venue verb verify version very vessel veteran viable
-vibrant vicious victory video view village vintage violin virtual virus visa visit visual vital vivid vocal
-voice void volcano volume vote voyage wage wagon wait walk wall walnut want warfare warm warrior wash wasp
-waste water wave wealth weapon wear weasel weather wedding weekend weird welcome whale wheat wheel whip
-whisper wide width wife wild will window wine wing wink winner winter wire wisdom wise wish witness wolf
-woman wonder wood wool word work world worry worth wrap wreck wrestle wrist write wrong yard year yellow
-young youth zebra zero zone
-""")
+# Seed phrases draw from the real BIP39 English word list (scrub's detector uses the same list).
+SEED_WORDS = tuple(sorted(BIP39_WORDS))
 
 EMAIL_LOCALS = _words(
     "artem.sokolov a.sokolov masha.kovaleva m.koval d.kuznetsov dimon lena.sokolova oleg.rybakov "

@@ -547,21 +547,13 @@ def lr_lambda(tp: dict[str, Any], total_steps: int):
 # ================================================================================================ resume state
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def run_key(tp: dict[str, Any], train_file: Path, base_dir: Path) -> str:
     """What a resume checkpoint is valid for: learning params + training data + base model."""
-    from stages.base import fingerprint
+    from stages.base import fingerprint, sha256_file
 
     payload = {
         "train": {k: v for k, v in sorted(tp.items()) if k not in COSMETIC},
-        "data": _sha256_file(train_file),
+        "data": sha256_file(train_file),
         "base": fingerprint(base_dir),
         "version": 1,
     }
