@@ -1,13 +1,14 @@
 """`doppel bench prep`: time ingest -> scrub -> segment -> build on a generated export of N messages.
 
-The export is generated once per (N, seed) into --workdir and reused. The pipeline runs in a child process
-so its peak RSS is the pipeline's own (not the generator's); the child writes the same files the DVC stages do.
+The export is generated once per (N, seed) into --workdir and reused. Each stage runs as its own process, the
+way `dvc repro` runs them, with the same command a DVC stage uses; the figures are wall seconds per stage and
+the largest peak RSS of any stage (the memory the pipeline needs).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -15,27 +16,31 @@ import time
 from pathlib import Path
 
 
-def run_pipeline(export: Path, out: Path) -> dict:
-    """The four data stages in one process, the way the DVC stages chain them; seconds per stage."""
-    from stages import build, ingest, scrub, segment
-    from stages import params as params_mod
+def stage_commands(export: Path, work: Path) -> dict[str, list[str]]:
+    doppel = [sys.executable, "-m", "stages.cli"]
+    return {
+        "ingest": [*doppel, "ingest", str(export), "-o", str(work / "messages.parquet"),
+                   "--report", str(work / "ingest.json")],
+        "scrub": [*doppel, "scrub", "--input", str(work / "messages.parquet"),
+                  "--output", str(work / "messages_clean.parquet"), "--report", str(work / "scrub.json")],
+        "segment": [*doppel, "segment", "--input", str(work / "messages_clean.parquet"),
+                    "--output", str(work / "turns.parquet"), "--report", str(work / "segment.json")],
+        "build": [*doppel, "build", "--input", str(work / "turns.parquet"), "--out-dir", str(work / "processed"),
+                  "--report", str(work / "dataset.json")],
+    }
 
-    seconds = {}
-    t = time.perf_counter()
-    messages, ingest_report = ingest.read_exports([export], params_mod.load("ingest"))
-    seconds["ingest"] = time.perf_counter() - t
-    t = time.perf_counter()
-    clean, _ = scrub.scrub_frame(messages, params_mod.load("scrub"))
-    seconds["scrub"] = time.perf_counter() - t
-    t = time.perf_counter()
-    turns, _ = segment.segment(clean, params_mod.load("segment"))
-    seconds["segment"] = time.perf_counter() - t
-    t = time.perf_counter()
-    train, val, report = build.build(turns, params_mod.load("build"))
-    build.write_rows(train, out / "train.json")
-    build.write_rows(val, out / "val.json")
-    seconds["build"] = time.perf_counter() - t
-    return {"messages": ingest_report["messages_read"], "rows": report["rows"], "seconds": seconds}
+
+def run_stage(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one stage process."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child becomes the stage, so its rusage is the stage's alone
+        os.execv(cmd[0], cmd)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"bench prep: stage failed: {' '.join(cmd)}")
+    return seconds, usage.ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "doppel-bench")
-    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.child:  # inside the measured process
-        print(json.dumps(run_pipeline(args.child, args.workdir)))
-        return 0
 
     from stages import sample
 
@@ -56,23 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     if not export.exists():
         print(f"generating a {args.messages:,}-message export in {export_dir} ...", file=sys.stderr)
         sample.write_sample(export_dir, args.messages, args.seed)
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "stages.cli", "bench", "prep", "--child", str(export), "--workdir", str(args.workdir)],
-        capture_output=True, text=True,
-    )
-    wall = time.perf_counter() - start
-    if proc.returncode:
-        print(proc.stderr, file=sys.stderr)
-        return proc.returncode
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    size_mb = export.stat().st_size / 1e6
-    stages = " ".join(f"{k} {v:.2f}s" for k, v in result["seconds"].items())
+    work = args.workdir / "run"
+    work.mkdir(parents=True, exist_ok=True)
+    figures = {name: run_stage(cmd) for name, cmd in stage_commands(export, work).items()}
+    wall = sum(s for s, _ in figures.values())
+    peak = max(m for _, m in figures.values())
+    read = json.loads((work / "ingest.json").read_text())["messages_read"]
+    rows = json.loads((work / "dataset.json").read_text())["rows"]
+    per_stage = ", ".join(f"{name} {s:.2f}s/{m:,.0f} MB" for name, (s, m) in figures.items())
     print(
-        f"bench prep: {result['messages']:,} messages ({size_mb:.0f} MB export) in {wall:.2f}s wall "
-        f"({sum(result['seconds'].values()):.2f}s in stages: {stages}), "
-        f"{result['messages'] / wall:,.0f} messages/s, peak RSS {peak_mb:,.0f} MB, "
-        f"rows train {result['rows']['train']:,} val {result['rows']['val']:,}"
+        f"bench prep: {read:,} messages ({export.stat().st_size / 1e6:.0f} MB export) in {wall:.2f}s, "
+        f"{read / wall:,.0f} messages/s, peak RSS {peak:,.0f} MB (largest stage); {per_stage}; "
+        f"rows train {rows['train']:,} val {rows['val']:,}"
     )
     return 0
