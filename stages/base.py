@@ -123,7 +123,7 @@ def session_documents(rows: list[dict]) -> list[str]:
 
     sessions: dict[Any, dict[str, None]] = {}
     for i, row in enumerate(rows):
-        key = (row["chat_id"], row["session_id"]) if "chat_id" in row and "session_id" in row else ("row", i)
+        key = row["session"] if "session" in row else ("row", i)
         lines = sessions.setdefault(key, {})
         for line in f"{row['instruction']}\n{OWNER_LABEL}: {row['output']}".split("\n"):
             lines.setdefault(line, None)

@@ -26,7 +26,9 @@ PARAM_DEFAULTS = {
     "min_context_turns": 1,
     "val_share": 0.1,
 }
-ROW_KEYS = ["instruction", "input", "output", "chat_id", "session_id", "ts"]
+# `session` numbers the sessions in time order: rows of one conversation share it (base and evaluate group by
+# it) without putting the contact's Telegram id or exact times into a dataset that is shared.
+ROW_KEYS = ["instruction", "input", "output", "session"]
 
 
 def instruction_rows(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -38,7 +40,7 @@ def instruction_rows(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, d
         raise InputError("params.yaml", "build.context_tokens leaves no room after the system prompt")
     t = turns.sort(*KEYS, "turn_index").with_row_index("g").with_columns(
         line=line_expr(),
-        tok=approx_tokens_expr(line_expr()) + 1,  # + the newline
+        tok=approx_tokens_expr(line_expr()).cast(pl.Int64) + 1,  # + the newline; signed, for the target below
     ).with_columns(
         cum=pl.col("tok").cum_sum(),  # global, so it rises monotonically across sessions
         start=pl.col("g").min().over(KEYS),
@@ -48,7 +50,7 @@ def instruction_rows(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, d
     # always at least the turn just before.
     owner = t.filter(pl.col("is_owner")).with_columns(target=pl.col("cum") - pl.col("tok") - budget)
     first = t["prev_cum"].search_sorted(owner["target"], side="left")
-    owner = owner.with_columns(first=first).with_columns(
+    owner = owner.with_columns(first=first.cast(pl.Int64)).with_columns(
         first=pl.min_horizontal(pl.max_horizontal("first", "start"), pl.col("g") - 1)
     )
     no_context = owner.filter(pl.col("turn_index") < max(1, int(p["min_context_turns"])))
@@ -56,7 +58,10 @@ def instruction_rows(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, d
     too_long = approx_tokens_expr(pl.col("text")) > int(p["max_output_tokens"])
     long_rows = owner.filter(too_long)
     owner = owner.filter(~too_long)
-    lines = t.select("g", "line")
+    # A single context turn longer than the whole budget keeps its label and the end of its text.
+    over = t.filter(pl.col("tok") > budget)
+    fitted = [fit_line(line, budget * 4 - 1) for line in over["line"]]
+    lines = t.select("g", "line").update(over.select("g", line=pl.Series(fitted, dtype=pl.String)), on="g")
     context = (
         owner.select("g", ctx=pl.int_ranges("first", "g"))
         .explode("ctx")
@@ -64,21 +69,11 @@ def instruction_rows(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, d
         .group_by("g", maintain_order=True)
         .agg(pl.col("line").str.join("\n").alias("context"))
     )
-    # A single context turn longer than the whole budget keeps its end.
-    max_bytes = budget * 4
-    ctx = pl.col("context")
-    fitted = (
-        pl.when(ctx.str.len_bytes() > max_bytes)
-        .then(ctx.str.tail((ctx.str.len_chars() * max_bytes // ctx.str.len_bytes()).cast(pl.Int64)))
-        .otherwise(ctx)
-    )
     rows = owner.join(context, on="g", how="left", maintain_order="left").select(
-        instruction=(pl.lit(f"{system}\n") if system else pl.lit("")) + fitted,
+        *KEYS,
+        instruction=(pl.lit(f"{system}\n") if system else pl.lit("")) + pl.col("context"),
         input=pl.lit(""),
         output=pl.col("text"),
-        chat_id="chat_id",
-        session_id="session_id",
-        ts=pl.col("ts_start").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     unique = rows.unique(["instruction", "input", "output"], keep="first", maintain_order=True)
     dropped = {
@@ -87,6 +82,14 @@ def instruction_rows(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, d
         "duplicate": rows.height - unique.height,
     }
     return unique, dropped
+
+
+def fit_line(line: str, max_bytes: int) -> str:
+    """`Label: text` cut to at most max_bytes of UTF-8, keeping the label and the end of the text."""
+    label, _, text = line.partition(": ")
+    room = max(0, max_bytes - len(label.encode()) - 2)
+    tail = text.encode()[-room:] if room else b""
+    return f"{label}: {tail.decode(errors='ignore')}"
 
 
 def split_by_time(rows: pl.DataFrame, turns: pl.DataFrame, val_share: float) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -99,10 +102,10 @@ def split_by_time(rows: pl.DataFrame, turns: pl.DataFrame, val_share: float) -> 
     n_val = round(order.height * val_share)
     if val_share > 0 and order.height >= 2:
         n_val = min(max(n_val, 1), order.height - 1)
-    val_sessions = order.tail(n_val).select(KEYS) if n_val else order.clear().select(KEYS)
-    val = rows.join(val_sessions, on=KEYS, how="semi", maintain_order="left")
-    train = rows.join(val_sessions, on=KEYS, how="anti", maintain_order="left")
-    return train, val
+    order = order.select(*KEYS, session=pl.int_range(pl.len(), dtype=pl.Int64))
+    rows = rows.join(order, on=KEYS, how="left", maintain_order="left")
+    is_val = pl.col("session") >= order.height - n_val
+    return rows.filter(~is_val), rows.filter(is_val)
 
 
 def check_roles(turns: pl.DataFrame) -> None:
@@ -170,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, default=Path("reports/dataset.json"))
     ap.add_argument("--params", type=Path, default=params_mod.PARAMS_FILE)
     args = ap.parse_args(argv)
-    turns = read_parquet(args.input, list(Turn.to_schema().columns))
+    turns = read_parquet(args.input, list(Turn.to_schema().columns), Turn)
     train, val, report = build(turns, params_mod.load("build", args.params))
     write_rows(train, args.out_dir / "train.json")
     write_rows(val, args.out_dir / "val.json")

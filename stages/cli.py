@@ -35,9 +35,28 @@ def run(module: str, argv: list[str]) -> int:
     except InputError as err:
         print(f"doppel {module}: error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:
+        # a table that breaks a data contract (stages/schemas.py) is bad input too, whichever stage finds it
+        if type(err).__module__ != "pandera.errors":
+            raise
+        print(f"doppel {module}: error: input breaks the data contract: {contract_problem(err)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"doppel {module}: interrupted", file=sys.stderr)
         return 130
+
+
+def contract_problem(err: Exception) -> str:
+    """Which schema, column and check failed; never the failing rows (they can hold private text)."""
+    errors = getattr(err, "schema_errors", None) or [err]
+    problems = []
+    for e in errors:
+        schema = getattr(getattr(e, "schema", None), "name", None) or "table"
+        column = getattr(e, "column_name", None)
+        check = getattr(e, "check", None)
+        check = getattr(check, "name", None) or getattr(e, "reason_code", None) or type(e).__name__
+        problems.append(f"{schema}{'.' + column if column else ''}: {getattr(check, 'name', check)}")
+    return "; ".join(dict.fromkeys(problems))
 
 
 def main(argv: list[str] | None = None) -> int:

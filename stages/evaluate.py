@@ -88,9 +88,9 @@ def other_lines(rows: list[dict]) -> list[str]:
     seen: set[tuple] = set()
     out: list[str] = []
     for r in rows:
-        session = (r.get("chat_id"), r.get("session_id"))
+        session = r.get("session")
         for who, text in context_turns(r["instruction"]):
-            key = (session, text) if session != (None, None) else (r["instruction"], text)
+            key = (session, text) if session is not None else (r["instruction"], text)
             if who == OTHER_LABEL and text.strip() and key not in seen:
                 seen.add(key)
                 out.append(text)
@@ -281,7 +281,7 @@ def write_samples(path: Path, rows: list[dict], base: list[str], tuned: list[str
     lines.append("")
     for i, (r, b, t) in enumerate(zip(rows[:n], base, tuned), 1):
         turns = context_turns(r["instruction"])[-4:]
-        lines += [f"## {i}. chat {r.get('chat_id', '?')}, session {r.get('session_id', '?')}", "", "```text"]
+        lines += [f"## {i}. session {r.get('session', '?')}", "", "```text"]
         lines += [f"{who}: {one_line(text)}" for who, text in turns]
         lines += ["```", "", f"- **real:** {one_line(r['output'])}", f"- **base:** {one_line(b)}",
                   f"- **twin:** {one_line(t)}", ""]

@@ -12,6 +12,7 @@ import argparse
 import io
 import re
 import sys
+import tempfile
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +25,7 @@ import polars as pl
 
 from stages import params as params_mod
 from stages.errors import InputError
-from stages.schemas import PII_HINTS, Message
+from stages.schemas import PII_HINTS, Message, MessageBatch
 
 CHUNK_BYTES = 16 << 20
 PARSE_THREADS = 2  # Polars parses batches without the GIL: one per core here
@@ -78,7 +79,6 @@ class Columns:
     reply_to: list = field(default_factory=list)
     forwarded: list = field(default_factory=list)
     msg_type: list = field(default_factory=list)
-    owner_id: list = field(default_factory=list)
     # the export's phone/email/bank_card entities, flat: (row, type, text)
     hint_row: list = field(default_factory=list)
     hint_type: list = field(default_factory=list)
@@ -124,8 +124,9 @@ def _loads(raw: bytes, tally: Tally):
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
+        obj = orjson.loads(_repair(raw))
         tally.repaired_batches += 1
-        return orjson.loads(_repair(raw))
+        return obj
 
 
 def _parse_batch(segment: bytes, indent: int, tally: Tally) -> list[dict]:
@@ -288,6 +289,13 @@ def iter_fetch_file(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[dict]
 # --------------------------------------------------------------------------- message dicts -> columns
 
 
+def _int64(value) -> int | None:
+    """A JSON integer that fits the table's Int64 columns, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(1 << 63) <= value < (1 << 63):
+        return value
+    return None
+
+
 def _normalize_id(value) -> str | None:
     if isinstance(value, str):
         return value
@@ -323,7 +331,7 @@ def _kind(msg: dict, msg_type) -> str:
     if media is not None:
         return MEDIA_KINDS.get(media, "file")
     for key, kind in OTHER_MEDIA_KEYS:
-        if key in msg:
+        if msg.get(key) is not None:
             return kind
     return "text"
 
@@ -336,22 +344,22 @@ def add_batch(cols: Columns, chat: Chat, batch: list[dict], tally: Tally) -> Non
         if not isinstance(msg, dict):
             tally.malformed += 1
             continue
-        mid = msg.get("id")
-        msg_type = msg.get("type", "message")
-        if not isinstance(mid, int) or isinstance(mid, bool) or not isinstance(msg_type, str):
+        mid = _int64(msg.get("id"))
+        msg_type = msg.get("type")
+        msg_type = "message" if msg_type is None else msg_type
+        if mid is None or not isinstance(msg_type, str):
             tally.malformed += 1
             continue
+        # a message without a usable date stays in the table: `finish_batch` drops it as malformed (or as
+        # unsupported: the exporter writes only id and type for those)
         unixtime = msg.get("date_unixtime")
         date = msg.get("date")
         if not isinstance(date, str):
             date = None
-        if isinstance(unixtime, str) and unixtime.isdigit():
+        if isinstance(unixtime, str) and unixtime.isdigit() and len(unixtime) < 19:
             unixtime = int(unixtime)
-        elif not (isinstance(unixtime, int) and not isinstance(unixtime, bool)):
-            unixtime = None
-        if unixtime is None and date is None:
-            tally.malformed += 1
-            continue
+        else:
+            unixtime = _int64(unixtime)
         hints: list = []
         text = _text(msg, hints)
         if text is None:
@@ -367,10 +375,9 @@ def add_batch(cols: Columns, chat: Chat, batch: list[dict], tally: Tally) -> Non
         cols.sender_id.append(_normalize_id(sender))
         cols.text.append(text)
         cols.kind.append(_kind(msg, msg_type))
-        cols.reply_to.append(reply if isinstance(reply, int) and not isinstance(reply, bool) else None)
-        cols.forwarded.append("forwarded_from" in msg or "forwarded_from_id" in msg)
+        cols.reply_to.append(_int64(reply))
+        cols.forwarded.append("forwarded_from" in msg or "forwarded_from_id" in msg)  # the key, even if null
         cols.msg_type.append(msg_type)
-        cols.owner_id.append(chat.owner_id)
         for pii, t in hints:
             cols.hint_row.append(len(cols.chat_id) - 1)
             cols.hint_type.append(pii)
@@ -415,11 +422,14 @@ def _kind_expr() -> pl.Expr:
 
 def fast_frame(chat: Chat, segment: bytes) -> tuple[pl.DataFrame, int] | None:
     """A batch parsed by Polars straight into columns (no Python object per message). None when the batch
-    needs the tolerant path: invalid JSON, unexpected types, or text without text_entities (old exports).
-    Also returns how many objects lacked an id, a type or a date (malformed)."""
+    needs the tolerant path: invalid JSON, unexpected types, text without text_entities (old exports), or
+    a null `forwarded_from` (a forward all the same, which Polars cannot tell from a missing key).
+    Also returns how many objects lacked an id (malformed)."""
     segment = segment.lstrip(b",")
     if not segment.strip():
         return _frame(Columns()), 0
+    if b'"forwarded_from": null' in segment:
+        return None
     try:
         raw = pl.read_json(io.BytesIO(b"[" + segment + b"]"), schema=FAST_SCHEMA)
     except Exception:  # Polars raises several error types for JSON it cannot take
@@ -427,9 +437,7 @@ def fast_frame(chat: Chat, segment: bytes) -> tuple[pl.DataFrame, int] | None:
     if raw["text_entities"].null_count():
         return None
     unixtime = pl.col("date_unixtime").cast(pl.Int64, strict=False)
-    valid = pl.col("id").is_not_null() & pl.col("type").is_not_null() & (
-        unixtime.is_not_null() | pl.col("date").is_not_null())
-    good = raw.filter(valid)
+    good = raw.filter(pl.col("id").is_not_null()).with_columns(pl.col("type").fill_null("message"))
     entity = pl.element().struct.field
     hints = pl.col("text_entities").list.filter(
         entity("type").is_in(list(PII_ENTITY_TYPES)) & (entity("text").str.len_chars() > 0)
@@ -447,7 +455,6 @@ def fast_frame(chat: Chat, segment: bytes) -> tuple[pl.DataFrame, int] | None:
         reply_to="reply_to_message_id",
         forwarded=pl.col("forwarded_from").is_not_null() | pl.col("forwarded_from_id").is_not_null(),
         msg_type="type",
-        file_owner=pl.lit(chat.owner_id, pl.String),
         pii_hints=hints,
     ), raw.height - good.height
 
@@ -491,27 +498,20 @@ def _frame(cols: Columns) -> pl.DataFrame:
             "reply_to": pl.Series(cols.reply_to, dtype=pl.Int64),
             "forwarded": pl.Series(cols.forwarded, dtype=pl.Boolean),
             "msg_type": pl.Series(cols.msg_type, dtype=pl.String),
-            "file_owner": pl.Series(cols.owner_id, dtype=pl.String),
         }
     ).with_row_index("row").join(hints, on="row", how="left", maintain_order="left").with_columns(
         pl.col("pii_hints").fill_null(pl.lit([], dtype=PII_HINTS))
     ).drop("row")
 
 
-def to_messages(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
-    """Raw columns -> the message table: UTC times, owner flag, drop reasons (first reason that applies)."""
+def finish_batch(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
+    """A batch's raw columns -> message columns: UTC times, kinds, and every drop reason a message carries
+    by itself (the first that applies). Done batch by batch so the raw columns never pile up."""
     p = {**PARAM_DEFAULTS, **params}
-    # The owner: the param, else the file's personal_information/fetch header, else (single-chat export)
-    # the sender of a personal chat who is not its peer (`id` of a personal chat is the peer's user id).
-    peer = pl.lit("user") + pl.col("chat_id").cast(pl.String)
-    inferred = (
-        raw.filter((pl.col("chat_type") == "personal_chat") & (pl.col("sender_id") != peer))
-        .group_by("chat_id")
-        .agg(pl.col("sender_id").mode().sort().first().alias("inferred_owner"))
-    )
-    owner = pl.lit(p["owner_id"], dtype=pl.String) if p["owner_id"] else pl.coalesce("file_owner", "inferred_owner")
     chat_types = list(p["chat_types"])
     skip = [int(c) for c in p["skip_chats"]]
+    # date_unixtime is UTC; exports older than it only have `date`, the exporting machine's local time,
+    # which is read as UTC (the offset is not in the file)
     ts = pl.coalesce(
         pl.from_epoch("unixtime", time_unit="s").dt.replace_time_zone("UTC"),
         pl.col("date").str.to_datetime("%Y-%m-%dT%H:%M:%S", time_zone="UTC", strict=False),
@@ -530,37 +530,96 @@ def to_messages(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
         .when(pl.col("forwarded") & (not p["keep_forwarded"])).then(pl.lit("forwarded"))
         .when(media_only).then(pl.lit("media_only"))
         .when(pl.col("text").str.strip_chars() == "").then(pl.lit("empty"))
-        .when(pl.col("dup")).then(pl.lit("duplicate"))
     )
     return (
-        raw.join(inferred, on="chat_id", how="left", maintain_order="left")
-        .with_columns(
+        raw.with_columns(
             ts=ts,
-            is_owner=(pl.col("sender_id") == owner).fill_null(False),
-            dup=pl.int_range(pl.len()).over("chat_id", "message_id") > 0,
             kind=pl.when(pl.col("msg_type") == "unsupported").then(pl.lit("unsupported")).otherwise("kind"),
         )
         .with_columns(drop_reason=drop)
-        .select(*Message.to_schema().columns)
-        .sort("chat_id", "message_id", "drop_reason", nulls_last=False, maintain_order=True)
+        .select(c for c in Message.to_schema().columns if c != "is_owner")
     )
 
 
-def read_exports(paths: list[Path], params: dict | None = None, tally: Tally | None = None) -> tuple[pl.DataFrame, dict]:
-    """Exports -> (validated message table, accounting report)."""
-    params = params or {}
+def to_messages(parts: list[tuple[int, Path]], owners: dict[int, str], params: dict) -> pl.LazyFrame:
+    """Finished batches spilled to disk, in file order, with the chat each came from -> the message table
+    (lazy), sorted by chat and message id, with the owner flag, and duplicates (a (chat, message id) seen
+    before) dropped. In any real export the parts are already in order and nothing is sorted in memory."""
+    p = {**PARAM_DEFAULTS, **params}
+    # chats in id order; within a chat, file order (message-id order in any real export)
+    files = [str(path) for _, path in sorted(parts, key=lambda part: part[0])]
+    messages = pl.scan_ipc(files) if files else finish_batch(_frame(Columns()), p).lazy()
+    # The owner: the param, else the file's personal_information/fetch header, else (single-chat export)
+    # the sender of a personal chat who is not its peer (`id` of a personal chat is the peer's user id).
+    if p["owner_id"]:
+        owner = pl.lit(normalize_owner_id(p["owner_id"]), dtype=pl.String)
+    else:
+        peer = pl.lit("user") + pl.col("chat_id").cast(pl.String)
+        unknown = sorted({chat for chat, _ in parts} - {c for c, o in owners.items() if o})
+        inferred = (
+            messages.filter(pl.col("chat_id").is_in(unknown) & (pl.col("chat_type") == "personal_chat")
+                            & (pl.col("sender_id") != peer))
+            .group_by("chat_id")
+            .agg(pl.col("sender_id").mode().sort().first())
+            .collect()
+        ) if unknown else pl.DataFrame()
+        owner_of = {**dict(inferred.iter_rows()), **{c: o for c, o in owners.items() if o}}
+        owner = pl.col("chat_id").replace_strict(owner_of, default=None, return_dtype=pl.String)
+    messages = messages.with_columns(is_owner=(pl.col("sender_id") == owner).fill_null(False))
+    chat, mid = pl.col("chat_id"), pl.col("message_id")
+    ascending = ((chat.diff() > 0) | ((chat.diff() == 0) & (mid.diff() > 0))).fill_null(True).all()
+    if not messages.select(ascending).collect().item():
+        dup = (chat == chat.shift()) & (mid == mid.shift())
+        messages = (
+            messages.sort("chat_id", "message_id", maintain_order=True)
+            .with_columns(drop_reason=pl.when(pl.col("drop_reason").is_null() & dup).then(pl.lit("duplicate"))
+                          .otherwise("drop_reason"))
+            .sort("chat_id", "message_id", "drop_reason", nulls_last=False, maintain_order=True)
+        )
+    return messages.select(list(Message.to_schema().columns))
+
+
+def normalize_owner_id(value) -> str:
+    """params' owner_id as the export writes from_id: "user123" (a bare number is a user id)."""
+    text = str(value).strip()
+    return f"user{text}" if text.isdigit() else text
+
+
+def scan_exports(paths: list[Path], spill: Path, params: dict | None = None,
+                 tally: Tally | None = None) -> tuple[pl.LazyFrame, dict]:
+    """Exports -> (the validated message table as a LazyFrame over batches spilled to `spill`, report).
+
+    Each batch is finished (times, kinds, drop reasons), validated and written to `spill` as it is read, so
+    memory holds a few batches, not the export."""
+    params = check_params(params or {})
     tally = tally or Tally()
-    cols = Columns()
-    frames: list[pl.DataFrame] = []
+    parts: list[tuple[int, Path]] = []
+    owners: dict[int, str] = {}
     pending: deque = deque()  # batches being parsed by Polars on the pool, settled in file order
+
+    def add(chat: Chat, frame: pl.DataFrame) -> None:
+        if frame.is_empty():
+            return
+        # the owner flag is set at the end; uniqueness of kept messages is `to_messages`' job
+        MessageBatch.validate(frame.with_columns(is_owner=pl.lit(False)))
+        path = spill / f"part-{len(parts):06d}.arrow"
+        frame.write_ipc(path, compression="uncompressed")
+        parts.append((chat.id, path))
+        if chat.owner_id:
+            owners.setdefault(chat.id, chat.owner_id)
+
+    def add_dicts(chat: Chat, messages: list[dict]) -> None:
+        cols = Columns()
+        add_batch(cols, chat, messages, tally)
+        add(chat, finish_batch(_frame(cols), params))
 
     def settle() -> None:
         chat, batch, future = pending.popleft()
         if (result := future.result()) is not None:
-            frames.append(result[0])
+            add(chat, result[0])
             tally.malformed += result[1]
         else:
-            add_batch(cols, chat, _parse_batch(batch.segment, batch.indent, tally), tally)
+            add_dicts(chat, _parse_batch(batch.segment, batch.indent, tally))
 
     with ThreadPoolExecutor(PARSE_THREADS) as pool:
         for path in find_inputs(paths):
@@ -569,43 +628,67 @@ def read_exports(paths: list[Path], params: dict | None = None, tally: Tally | N
             try:
                 for chat, batch in reader(path, tally):
                     if isinstance(batch, RawBatch):
-                        pending.append((chat, batch, pool.submit(fast_frame, chat, batch.segment)))
+                        pending.append((chat, batch, pool.submit(_fast_finished, chat, batch.segment, params)))
                         while len(pending) > PARSE_THREADS:
                             settle()
                     else:
-                        add_batch(cols, chat, batch, tally)
+                        add_dicts(chat, batch)
                 while pending:
                     settle()
             except IsADirectoryError:
                 raise InputError(path, "is a folder") from None
             except PermissionError:
                 raise InputError(path, "permission denied") from None
-    messages = Message.validate(to_messages(pl.concat([*frames, _frame(cols)]), params))
+    messages = to_messages(parts, owners, params)
     return messages, accounting(messages, tally)
 
 
-def accounting(messages: pl.DataFrame, tally: Tally) -> dict:
-    dropped = dict(
-        messages.filter(pl.col("drop_reason").is_not_null()).group_by("drop_reason").len().sort("drop_reason").iter_rows()
-    )
-    if tally.malformed:
-        dropped["malformed"] = dropped.get("malformed", 0) + tally.malformed
+def read_exports(paths: list[Path], params: dict | None = None, tally: Tally | None = None) -> tuple[pl.DataFrame, dict]:
+    """Exports -> (validated message table, accounting report), in memory."""
+    with tempfile.TemporaryDirectory(prefix="doppel-ingest-") as spill:
+        messages, report = scan_exports(paths, Path(spill), params, tally)
+        return Message.validate(messages.collect()), report
+
+
+def _fast_finished(chat: Chat, segment: bytes, params: dict) -> tuple[pl.DataFrame, int] | None:
+    if (result := fast_frame(chat, segment)) is None:
+        return None
+    return finish_batch(result[0], params), result[1]
+
+
+def check_params(params: dict) -> dict:
+    p = {**PARAM_DEFAULTS, **params}
+    if not isinstance(p["chat_types"], list) or not all(isinstance(t, str) for t in p["chat_types"]):
+        raise InputError("params.yaml", "ingest.chat_types must be a list of chat types, e.g. [personal_chat]")
+    if not isinstance(p["skip_chats"], list) or not all(
+            isinstance(c, int) or (isinstance(c, str) and c.lstrip("-").isdigit()) for c in p["skip_chats"]):
+        raise InputError("params.yaml", f"ingest.skip_chats must be a list of chat ids, got {p['skip_chats']!r}")
+    return p
+
+
+def accounting(messages: pl.LazyFrame | pl.DataFrame, tally: Tally) -> dict:
+    kept = pl.col("drop_reason").is_null()
     per_chat = (
-        messages.group_by("chat_id")
+        messages.lazy().group_by("chat_id")
         .agg(
             pl.col("chat_type").first().alias("type"),
             pl.len().alias("read"),
-            pl.col("drop_reason").is_null().sum().alias("kept"),
-            (pl.col("drop_reason").is_null() & pl.col("is_owner")).sum().alias("kept_owner"),
+            kept.sum().alias("kept"),
+            (kept & pl.col("is_owner")).sum().alias("kept_owner"),
         )
         .sort("chat_id")
+        .collect()
     )
-    kept = int(messages["drop_reason"].is_null().sum())
+    dropped = dict(
+        messages.lazy().filter(~kept).group_by("drop_reason").len().sort("drop_reason").collect().iter_rows()
+    )
+    if tally.malformed:
+        dropped["malformed"] = dropped.get("malformed", 0) + tally.malformed
     return {
         "files": len(tally.files),
-        "messages_read": messages.height + tally.malformed,
-        "kept": kept,
-        "kept_owner": int((messages["drop_reason"].is_null() & messages["is_owner"]).sum()),
+        "messages_read": int(per_chat["read"].sum()) + tally.malformed,
+        "kept": int(per_chat["kept"].sum()),
+        "kept_owner": int(per_chat["kept_owner"].sum()),
         "dropped": dict(sorted(dropped.items())),
         "repaired_batches": tally.repaired_batches,
         "chats": {str(r.pop("chat_id")): r for r in per_chat.iter_rows(named=True)},
@@ -620,6 +703,8 @@ def summary(report: dict, seconds: float | None = None) -> str:
     ]
     if report["dropped"]:
         lines.append("  dropped: " + ", ".join(f"{k} {v:,}" for k, v in report["dropped"].items()))
+    if report["kept"] and not report["kept_owner"]:
+        lines.append("  warning: none of the kept messages is the owner's: check ingest.owner_id")
     kept_chats = sum(1 for c in report["chats"].values() if c["kept"])
     lines.append(f"  chats: {len(report['chats'])} read, {kept_chats} with kept messages")
     if report["repaired_batches"]:
@@ -632,9 +717,12 @@ def write_json(path: Path, obj) -> None:
     path.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
 
 
-def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+def write_parquet(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(path, statistics=False)
+    if isinstance(frame, pl.LazyFrame):
+        frame.sink_parquet(path, statistics=False)
+    else:
+        frame.write_parquet(path, statistics=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -645,8 +733,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", type=Path, default=params_mod.PARAMS_FILE)
     args = ap.parse_args(argv)
     start = time.perf_counter()
-    messages, report = read_exports(args.paths, params_mod.load("ingest", args.params))
-    write_parquet(messages, args.output)
+    if args.output.is_dir():
+        raise InputError(args.output, "is a folder: -o names the .parquet file to write")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=args.output.parent) as spill:
+        messages, report = scan_exports(args.paths, Path(spill), params_mod.load("ingest", args.params))
+        write_parquet(messages, args.output)
     if args.report:
         write_json(args.report, report)
     print(summary(report, time.perf_counter() - start), file=sys.stderr)

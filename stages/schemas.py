@@ -28,13 +28,14 @@ DROP_REASONS = [
 ]
 
 
-class Message(pa.DataFrameModel):
-    """One row per message read from an export; `drop_reason` is null for the messages kept."""
+class MessageBatch(pa.DataFrameModel):
+    """One row per message read from an export; `drop_reason` is null for the messages kept. What ingest
+    checks batch by batch (`Message` adds the checks that need the whole table)."""
 
     chat_id: int = pa.Field()
     chat_type: str = pa.Field()
     message_id: int = pa.Field()
-    ts: UTC_TS = pa.Field()
+    ts: UTC_TS = pa.Field(nullable=True)  # null only on rows dropped as malformed or unsupported
     sender_id: str = pa.Field(nullable=True)
     is_owner: bool = pa.Field()
     text: str = pa.Field()
@@ -44,6 +45,19 @@ class Message(pa.DataFrameModel):
     drop_reason: str = pa.Field(nullable=True, isin=DROP_REASONS)
     # spans the export itself marked as phone/email/bank_card entities: signals for scrub
     pii_hints: PII_HINTS = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        coerce = True
+
+    @pa.dataframe_check(name="kept_messages_have_time")
+    def kept_messages_have_time(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("drop_reason").is_not_null() | pl.col("ts").is_not_null())
+
+
+
+class Message(MessageBatch):
+    """The whole message table: a kept message appears once."""
 
     class Config:
         strict = True

@@ -10,7 +10,7 @@ import polars as pl
 from stages import params as params_mod
 from stages.errors import InputError
 from stages.ingest import write_json, write_parquet
-from stages.schemas import Turn
+from stages.schemas import Message, Turn
 
 PARAM_DEFAULTS = {"session_gap_hours": 24, "drop_sessions_without_owner": True}
 KEYS = ["chat_id", "session_id"]
@@ -50,7 +50,13 @@ def turns(with_sessions: pl.DataFrame) -> pl.DataFrame:
 
 def segment(messages: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, dict]:
     p = {**PARAM_DEFAULTS, **params}
-    msgs = sessions(messages, float(p["session_gap_hours"]))
+    try:
+        gap_hours = float(p["session_gap_hours"])
+    except (TypeError, ValueError):
+        raise InputError("params.yaml", f"segment.session_gap_hours must be a number, got {p['session_gap_hours']!r}") from None
+    if gap_hours <= 0:
+        raise InputError("params.yaml", f"segment.session_gap_hours must be positive, got {gap_hours}")
+    msgs = sessions(messages, gap_hours)
     all_turns = turns(msgs)
     owner_sessions = all_turns.group_by(KEYS).agg(pl.col("is_owner").any().alias("has_owner"))
     all_turns = all_turns.join(owner_sessions, on=KEYS, how="left", maintain_order="left")
@@ -81,7 +87,8 @@ def summary(report: dict) -> str:
     )
 
 
-def read_parquet(path: Path, columns: list[str]) -> pl.DataFrame:
+def read_parquet(path: Path, columns: list[str], model=Message) -> pl.DataFrame:
+    """A previous stage's table, checked for the columns this stage reads and their types (the model's)."""
     if not path.exists():
         raise InputError(path, "no such file (run the previous stage first: `dvc repro`)")
     try:
@@ -91,6 +98,11 @@ def read_parquet(path: Path, columns: list[str]) -> pl.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(path, f"missing columns: {', '.join(missing)}")
+    expected = model.to_schema().columns
+    for c in columns:
+        want = expected[c].dtype.type
+        if frame.schema[c] != want and not (frame.schema[c].is_integer() and want.is_integer()):
+            raise InputError(path, f"column {c!r} is {frame.schema[c]}, expected {want}")
     return frame
 
 

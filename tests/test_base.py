@@ -66,10 +66,9 @@ def test_tiny_base_is_deterministic(built):
 
 def test_session_documents_keep_each_line_once():
     rows = [
-        {"instruction": "Sys\nThem: hi", "output": "hello", "chat_id": 1, "session_id": 1},
-        {"instruction": "Sys\nThem: hi\nMe: hello\nThem: how are you", "output": "fine", "chat_id": 1,
-         "session_id": 1},
-        {"instruction": "Sys\nThem: yo", "output": "hey", "chat_id": 2, "session_id": 5},
+        {"instruction": "Sys\nThem: hi", "output": "hello", "session": 0},
+        {"instruction": "Sys\nThem: hi\nMe: hello\nThem: how are you", "output": "fine", "session": 0},
+        {"instruction": "Sys\nThem: yo", "output": "hey", "session": 1},
     ]
     assert base.session_documents(rows) == ["Sys\nThem: hi\nMe: hello\nThem: how are you\nMe: fine",
                                             "Sys\nThem: yo\nMe: hey"]

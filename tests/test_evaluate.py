@@ -61,8 +61,8 @@ def test_missing_adapter_is_an_input_error(setup, tmp_path):
 def test_context_turns_and_other_lines():
     inst = F.render_context([(False, "Hi!"), (True, "привет\nкак ты"), (False, "Fine?")], F.SYSTEM)
     assert ev.context_turns(inst) == [("Them", "Hi!"), ("Me", "привет\nкак ты"), ("Them", "Fine?")]
-    rows = [{"instruction": inst, "output": "x", "chat_id": 1, "session_id": 1},
-            {"instruction": inst + "\nMe: x\nThem: Bye", "output": "y", "chat_id": 1, "session_id": 1}]
+    rows = [{"instruction": inst, "output": "x", "session": 3},
+            {"instruction": inst + "\nMe: x\nThem: Bye", "output": "y", "session": 3}]
     assert ev.other_lines(rows) == ["Hi!", "Fine?", "Bye"]
 
 

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from stages import cli
+from stages import cli, ingest
 from tests.conftest import chat_export, msg
 
 FIELDS_WRONG = {
-    "id": ["7", None, 1.5, [], True],
+    "id": ["7", None, 1.5, [], True, 1 << 64, -(1 << 70)],
     "type": [5, None, ["message"]],
-    "date_unixtime": [["1"], {"a": 1}, -5.5, "soon"],
+    "date_unixtime": [["1"], {"a": 1}, -5.5, "soon", "99999999999999999999", 1 << 64],
     "date": [5, None, "not a date"],
     "from_id": [12345, None, {"id": 1}],
     "text": [123, None, {"text": "x"}, [1, 2]],
     "text_entities": [{}, "plain", [None, 5]],
-    "reply_to_message_id": ["x", [1]],
+    "reply_to_message_id": ["x", [1], 1 << 64],
     "forwarded_from": [None, 5],
 }
 
@@ -63,6 +63,11 @@ def corpus() -> list[tuple[str, bytes | None, int | None]]:
         export = base_export()
         del export["chats"]["list"][0]["messages"][4][field]
         cases.append((f"missing_{field}", dump(export), 14))
+    for date in ("not a date", "2023-13-45T99:00:00", None):
+        export = base_export()
+        del export["chats"]["list"][0]["messages"][2]["date_unixtime"]
+        export["chats"]["list"][0]["messages"][2]["date"] = date
+        cases.append((f"only_a_bad_date_{date}", dump(export), 14))
     export = base_export()
     export["chats"]["list"][0]["messages"][5]["from"] = None
     cases.append(("null_sender", dump(export), 14))
@@ -137,3 +142,78 @@ def test_malformed_export(tmp_path: Path, name, content, expected):
     data = json.loads(report.read_text())
     assert data["messages_read"] == expected, "every message object is accounted for"
     assert data["kept"] + sum(data["dropped"].values()) == data["messages_read"]
+
+
+def test_unsupported_message_without_date_is_counted_as_unsupported(tmp_path):
+    # the Desktop exporter (and fetch) write only id and type for a message it cannot render
+    export = base_export()
+    export["chats"]["list"][0]["messages"][3] = {"id": 4, "type": "unsupported"}
+    (tmp_path / "result.json").write_bytes(dump(export))
+    messages, report = ingest.read_exports([tmp_path / "result.json"])
+    assert report["dropped"] == {"unsupported": 1} and report["messages_read"] == 14
+
+
+@pytest.mark.parametrize("layout", ["pretty", "minified"])
+def test_null_forwarded_from_is_a_forward_in_either_layout(tmp_path, layout):
+    export = base_export()
+    export["chats"]["list"][0]["messages"][3]["forwarded_from"] = None
+    text = dump(export) if layout == "pretty" else json.dumps(export).encode()
+    (tmp_path / "result.json").write_bytes(text)
+    _, report = ingest.read_exports([tmp_path / "result.json"])
+    assert report["dropped"] == {"forwarded": 1}
+
+
+def run_cli(*argv: str) -> tuple[int, list[str]]:
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = cli.main(list(argv))
+    return code, err.getvalue().strip().splitlines()
+
+
+@pytest.mark.parametrize("params,needle", [
+    ("ingest: [\n", "not valid YAML"),
+    ("ingest: 5\n", "should be a mapping"),
+    ("ingest:\n  skip_chats: [abc]\n", "skip_chats"),
+    ("ingest:\n  chat_types: personal_chat\n", "chat_types"),
+])
+def test_bad_ingest_params_are_one_line_errors(tmp_path, params, needle):
+    (tmp_path / "result.json").write_bytes(dump(base_export()))
+    (tmp_path / "params.yaml").write_text(params)
+    code, lines = run_cli("ingest", str(tmp_path), "-o", str(tmp_path / "m.parquet"),
+                          "--params", str(tmp_path / "params.yaml"))
+    assert code == 2 and len(lines) == 1 and needle in lines[0]
+
+
+def test_output_that_is_a_folder_is_a_one_line_error(tmp_path):
+    (tmp_path / "result.json").write_bytes(dump(base_export()))
+    code, lines = run_cli("ingest", str(tmp_path), "-o", str(tmp_path))
+    assert code == 2 and len(lines) == 1 and "is a folder" in lines[0]
+
+
+def test_numeric_owner_id_param_means_that_user(tmp_path):
+    (tmp_path / "result.json").write_bytes(dump(chat_export([msg(1, 5, "a", 1_700_000_000),
+                                                             msg(2, 6, "b", 1_700_000_060)], chat_id=5)))
+    messages, _ = ingest.read_exports([tmp_path], {"owner_id": 6})
+    assert messages["is_owner"].to_list() == [False, True]
+
+
+def test_bad_segment_params_and_intermediates_are_one_line_errors(tmp_path):
+    (tmp_path / "result.json").write_bytes(dump(base_export()))
+    assert run_cli("ingest", str(tmp_path), "-o", str(tmp_path / "m.parquet"))[0] == 0
+    (tmp_path / "params.yaml").write_text("segment:\n  session_gap_hours: abc\n")
+    code, lines = run_cli("segment", "--input", str(tmp_path / "m.parquet"), "--output", str(tmp_path / "t.parquet"),
+                          "--report", str(tmp_path / "s.json"), "--params", str(tmp_path / "params.yaml"))
+    assert code == 2 and len(lines) == 1 and "session_gap_hours" in lines[0]
+    import polars as pl
+
+    pl.read_parquet(tmp_path / "m.parquet").with_columns(pl.col("ts").cast(pl.String)).write_parquet(tmp_path / "bad.parquet")
+    code, lines = run_cli("segment", "--input", str(tmp_path / "bad.parquet"), "--output", str(tmp_path / "t.parquet"),
+                          "--report", str(tmp_path / "s.json"))
+    assert code == 2 and len(lines) == 1 and "'ts'" in lines[0] and "bad.parquet" in lines[0]
+    assert run_cli("segment", "--input", str(tmp_path / "m.parquet"), "--output", str(tmp_path / "t.parquet"),
+                   "--report", str(tmp_path / "s.json"))[0] == 0
+    turns = pl.read_parquet(tmp_path / "t.parquet")
+    turns.with_columns(text=pl.lit("")).write_parquet(tmp_path / "empty_text.parquet")
+    code, lines = run_cli("build", "--input", str(tmp_path / "empty_text.parquet"), "--out-dir", str(tmp_path / "p"),
+                          "--report", str(tmp_path / "d.json"))
+    assert code == 2 and len(lines) == 1 and "data contract" in lines[0]

@@ -1,13 +1,14 @@
 """segment and build: sessions, merged turns, context trimming, the time split, schemas."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pandera.errors
 import polars as pl
 import pytest
 
-from stages.build import build, instruction_rows, split_by_time
+from stages.build import build, instruction_rows, split_by_time, write_rows
 from stages.errors import InputError
 from stages.prompt import approx_tokens
 from stages.schemas import InstructionRow, Message, Turn
@@ -84,6 +85,15 @@ def test_one_huge_context_turn_keeps_its_end():
     turns, _ = segment(messages([(1, 0, False, "start " + "word " * 500 + "THE END"), (1, 1, True, "ok")]), {})
     rows, _ = instruction_rows(turns, {"context_tokens": 50, "system_prompt": ""})
     assert rows["instruction"][0].endswith("THE END") and approx_tokens(rows["instruction"][0]) <= 50
+    assert rows["instruction"][0].startswith("Them: ")
+
+
+def test_huge_multibyte_context_turn_fits_the_budget():
+    text = "a" * 2000 + "я" * 400 + " конец"
+    turns, _ = segment(messages([(1, 0, False, text), (1, 1, True, "ok")]), {})
+    rows, _ = instruction_rows(turns, {"context_tokens": 384, "system_prompt": "SYS"})
+    inst = rows["instruction"][0]
+    assert inst.startswith("SYS\nThem: ") and inst.endswith("я конец") and approx_tokens(inst) <= 384
     assert rows["output"][0] == "ok"
 
 
@@ -107,7 +117,17 @@ def test_split_by_time_has_no_leakage():
     assert train.height + val.height == built.height and val.height == 6
     keys = ["chat_id", "session_id"]
     assert train.join(val, on=keys, how="semi").is_empty()
-    assert train["ts"].max() <= val["ts"].min()
+    start = turns.group_by(keys).agg(pl.col("ts_start").min())
+    assert train.join(start, on=keys)["ts_start"].max() <= val.join(start, on=keys)["ts_start"].min()
+    assert train["session"].max() < val["session"].min()  # sessions numbered in time order
+
+
+def test_first_rows_of_the_dataset_get_their_whole_context():
+    # regression: token sums were unsigned, so `cum - budget` wrapped for the first rows of a dataset
+    turns, _ = segment(messages([(1, 0, False, "hi there"), (1, 1, True, "hello"), (1, 2, False, "how are you"),
+                                 (1, 3, True, "fine")]), {})
+    rows, _ = instruction_rows(turns, {"system_prompt": "SYS"})
+    assert rows["instruction"].to_list() == ["SYS\nThem: hi there", "SYS\nThem: hi there\nMe: hello\nThem: how are you"]
 
 
 def test_build_report_and_role_swap(tmp_path):
@@ -143,3 +163,12 @@ def test_turn_schema_rejects_empty_text():
     turns, _ = segment(messages([(1, 0, False, "hi"), (1, 1, True, "hey")]), {})
     with pytest.raises(pandera.errors.SchemaError):
         Turn.validate(turns.with_columns(text=pl.lit("")))
+
+
+def test_written_rows_carry_no_contact_ids_or_times(tmp_path):
+    msgs = messages([(987654321, i, i % 2 == 1, f"text {i}") for i in range(10)])
+    train, _, _ = build(segment(msgs, {})[0], {"val_share": 0.0})
+    write_rows(train, tmp_path / "train.json")
+    written = json.loads((tmp_path / "train.json").read_text())
+    assert {tuple(r) for r in written} == {("instruction", "input", "output", "session")}
+    assert "987654321" not in (tmp_path / "train.json").read_text()
