@@ -26,6 +26,7 @@ DEFAULTS = {
     "seed": None,       # an int makes replies reproducible (reply n of a conversation uses seed + n)
     "device": "auto",
     "precision": None,
+    "context_tokens": None,  # conversation kept as context; null: build.context_tokens (what training saw)
 }
 COMMANDS = {"/reset": "forget the conversation so far", "/quit": "end the chat (also Ctrl-D)", "/help": "this list"}
 
@@ -33,9 +34,10 @@ COMMANDS = {"/reset": "forget the conversation so far", "/quit": "end the chat (
 class Conversation:
     """The running chat: turns (is_owner, text), oldest first, and how to ask the twin for the next reply."""
 
-    def __init__(self, twin, system: str = "", sampling: dict | None = None):
+    def __init__(self, twin, system: str = "", sampling: dict | None = None, context_tokens: int | None = None):
         self.twin = twin
         self.system = system
+        self.context_tokens = context_tokens
         self.sampling = dict(sampling or {})
         self.turns: list[tuple[bool, str]] = []
         self.replies = 0
@@ -48,6 +50,8 @@ class Conversation:
         """The prompt for the next reply; the oldest turns are dropped (for good) until it fits."""
         new = int(self.sampling.get("max_new_tokens") or self.twin.defaults["max_new_tokens"])
         _, keep = self.twin._budget(new)
+        if self.context_tokens:
+            keep = min(keep, int(self.context_tokens))
         while True:
             prompt = self.twin.prompt_for(render_context(self.turns, self.system))
             if len(self.turns) <= 1 or self.twin.count_tokens(prompt) <= keep:
@@ -97,14 +101,17 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
     for key in ("adapter", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "device", "precision"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
-    system = params_mod.load("build", args.params).get("system_prompt", "") or ""
+    build = params_mod.load("build", args.params)
+    system = build.get("system_prompt", "") or ""
+    context_tokens = cfg["context_tokens"] or build.get("context_tokens")
 
     from stages import twin as twin_mod
 
     checkpoint = twin_mod.check_checkpoint(twin_mod.base_checkpoint(args.checkpoint, args.params))
     adapter = None if args.no_adapter else twin_mod.check_adapter(cfg["adapter"])
     twin = twin_mod.load(checkpoint, adapter, device=cfg["device"], precision=cfg["precision"])
-    chat = Conversation(twin, system, {k: cfg[k] for k in ("max_new_tokens", "temperature", "top_k", "top_p", "seed")})
+    chat = Conversation(twin, system, {k: cfg[k] for k in ("max_new_tokens", "temperature", "top_k", "top_p", "seed")},
+                        context_tokens)
 
     def write(piece: str) -> None:
         stdout.write(piece)

@@ -81,7 +81,8 @@ DEFAULTS: dict[str, Any] = {
 COSMETIC = {"eval_interval", "eval_max_rows", "checkpoint_interval", "log_interval", "peak_tflops"}
 
 # Dense peak TFLOP/s by device name fragment (bf16/fp16 tensor cores; fp32 uses tf32 where it exists).
-GPU_PEAK_TFLOPS = {  # name fragment: (bf16, fp32/tf32)
+GPU_PEAK_TFLOPS = {  # name fragment, most specific first: (bf16, fp32/tf32)
+    "H100 PCIe": (756.0, 378.0), "H100 NVL": (835.0, 418.0),
     "H200": (989.0, 494.0), "H100": (989.0, 494.0), "H800": (989.0, 494.0), "GH200": (989.0, 494.0),
     "B200": (2250.0, 1100.0), "A100": (312.0, 156.0), "A800": (312.0, 156.0), "L40S": (362.0, 183.0),
     "L40": (181.0, 90.5), "L4": (121.0, 60.0), "A10": (125.0, 62.5), "4090": (165.0, 82.6),
@@ -101,6 +102,12 @@ def train_params(params: dict | None = None) -> dict[str, Any]:
     if unknown:
         raise InputError("params.yaml", f"train: unknown keys {sorted(unknown)}")
     tp = {**DEFAULTS, **section}
+    for key, default in DEFAULTS.items():
+        if isinstance(default, float) and isinstance(tp[key], str):
+            try:
+                tp[key] = float(tp[key])  # YAML 1.1 reads `2e-4` (no dot) as a string
+            except ValueError:
+                pass
 
     def bad(key: str, why: str):
         raise InputError("params.yaml", f"train.{key} = {tp[key]!r}: {why}")
@@ -372,12 +379,18 @@ def batch_loss(module, batch: dict, device, chunk: int = 0):
     return chunked_cross_entropy(logits, tgt[select], chunk_size=chunk), n
 
 
-def resolve_precision(tp: dict[str, Any], cuda: bool) -> str:
+def resolve_precision(tp: dict[str, Any], cuda: bool, bf16: bool | None = None) -> str:
     if tp["precision"] != "auto":
         return tp["precision"]
+    if not cuda:
+        return "32-true"
+    if bf16 is None:
+        import torch
+
+        bf16 = torch.cuda.is_bf16_supported()  # not on T4/V100: fp16 there
     if tp["quantize"]:
-        return "bf16-true"
-    return "bf16-mixed" if cuda else "32-true"
+        return "bf16-true" if bf16 else "16-true"
+    return "bf16-mixed" if bf16 else "16-mixed"
 
 
 def check_quantize(tp: dict[str, Any]) -> None:
@@ -402,6 +415,8 @@ def make_fabric(tp: dict[str, Any]):
     cuda = torch.cuda.is_available()
     check_quantize(tp)
     precision = resolve_precision(tp, cuda)
+    if cuda:
+        torch.set_float32_matmul_precision("high")  # TF32 for fp32 matmuls: the fp32 peak in GPU_PEAK_TFLOPS
     if not cuda and precision != "32-true":
         print(f"doppel train: note: precision {precision} on CPU is slower than 32-true", file=sys.stderr)
     plugins = None
@@ -649,6 +664,20 @@ def evaluate(module, fabric, examples: list[Example], tp: dict[str, Any], seq_le
     return total / max(1, count)
 
 
+def _quiet(*args, **kwargs) -> None:
+    pass
+
+
+class _NoLive:
+    """dvclive's Live for ranks other than 0: takes the same calls, writes nothing."""
+
+    def __init__(self):
+        self.step, self.summary = 0, {}
+
+    def __getattr__(self, name):
+        return _quiet
+
+
 def _fmt_time(s: float) -> str:
     s = int(max(0, s))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
@@ -698,6 +727,8 @@ def run(
     total_steps = len(plan)
 
     fabric, precision = make_fabric(tp)
+    if fabric.global_rank != 0:  # one rank reports, logs and writes; the others only train
+        log = _quiet
     key = run_key(tp, data_dir / "train.json", base_dir)
     model = build_model(fabric, config, base_dir / "lit_model.pth", tp, precision)
     wrapper = PackedLM(model)
@@ -709,7 +740,7 @@ def run(
         from litgpt.utils import instantiate_bnb_optimizer
 
         optimizer = instantiate_bnb_optimizer({"class_path": "torch.optim.AdamW", "init_args": {
-            "lr": tp["lr"], "weight_decay": tp["weight_decay"]}}, trainable)
+            "lr": tp["lr"], "weight_decay": tp["weight_decay"], "betas": (0.9, 0.95)}}, trainable)
     else:
         optimizer = torch.optim.AdamW(trainable, lr=tp["lr"], weight_decay=tp["weight_decay"], betas=(0.9, 0.95))
     optimizer = fabric.setup_optimizers(optimizer)
@@ -741,8 +772,11 @@ def run(
 
     from dvclive import Live
 
-    live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
-    speed = Live(str(speed_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+    if fabric.global_rank == 0:
+        live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+        speed = Live(str(speed_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+    else:
+        live, speed = _NoLive(), _NoLive()
     for rec in history:  # DVC removed the old plots: write the resumed run's history back
         live.step = rec["step"]
         for k, v in rec["metrics"].items():
@@ -770,23 +804,28 @@ def run(
         _sync(fabric.device)
         t0 = time.perf_counter()
         seqs = plan[step][rank::world]
+        # fewer packed sequences than ranks this step: an idle rank still runs one (weighted 0), or DDP's
+        # gradient all-reduce would wait for it forever
+        idle = not seqs
+        seqs = seqs or plan[step][:1]
         micro = [seqs[i:i + tp["micro_batch_size"]] for i in range(0, len(seqs), tp["micro_batch_size"])]
         batches = [collate(train_ex, m, pad_id=0, packed=tp["packing"]) for m in micro]
-        n_step = sum(int((b["targets"] != IGNORE).sum()) for b in batches)
+        n_step = 0 if idle else sum(int((b["targets"] != IGNORE).sum()) for b in batches)
         step_loss = torch.zeros((), device=fabric.device)
         for j, batch in enumerate(batches):
             with fabric.no_backward_sync(module, enabled=j < len(batches) - 1):
                 loss, n = batch_loss(module, batch, fabric.device, chunk)
                 if loss is None:
                     continue
-                fabric.backward(loss * (n / max(1, n_step)))
-            step_loss += loss.detach() * (n / max(1, n_step))
+                weight = n / n_step if n_step else 0.0
+                fabric.backward(loss * weight)
+            step_loss += loss.detach() * weight
         if tp["grad_clip"]:
             fabric.clip_gradients(module, optimizer, max_norm=float(tp["grad_clip"]))
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         scheduler.step()
-        lengths = [n for b in batches for n in b["lengths"]]
+        lengths = [] if idle else [n for b in batches for n in b["lengths"]]
         n_tok = sum(lengths) * world
         flops = count_flops(lengths, n_step) * world
         _sync(fabric.device)

@@ -277,11 +277,15 @@ class Twin:
         return ids[len(ids) - max_tokens:]
 
     def _budget(self, max_new_tokens: int) -> tuple[int, int]:
-        """(new tokens, prompt tokens) that fit the context together."""
+        """(new tokens, prompt tokens) that fit the context together. A model with sliding-window layers
+        (Gemma, Mistral v0.1, Phi-3) prefills at most one window: its ring-buffer KV cache takes no more."""
         new = max(1, int(max_new_tokens))
         if new >= self.block_size:
             new = self.block_size // 2
-        return new, self.block_size - new
+        prompt = self.block_size - new
+        if window := self._window_size():
+            prompt = min(prompt, window)
+        return new, prompt
 
     def _logits_at(self, x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, **forward_kwargs) -> torch.Tensor:
         """Logits at positions (rows[i], cols[i]) of `x` only: the body runs on every position, the output head
@@ -299,8 +303,13 @@ class Twin:
         return head(hidden[rows, cols])
 
     def _sliding_window(self) -> bool:
+        return self._window_size() is not None
+
+    def _window_size(self) -> int | None:
         blocks = getattr(getattr(self.model, "transformer", None), "h", [])
-        return any(getattr(b.attn, "apply_sliding_window_attention", False) for b in blocks)
+        sizes = [b.attn.config.sliding_window_size for b in blocks
+                 if getattr(b.attn, "apply_sliding_window_attention", False) and b.attn.config.sliding_window_size]
+        return min(sizes) if sizes else None
 
     def _generator(self, seed: int | None) -> torch.Generator | None:
         if seed is None:

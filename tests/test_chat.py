@@ -95,6 +95,19 @@ def test_context_is_trimmed_from_the_oldest_turn(setup):
     assert prompt.endswith("\nMe:")
 
 
+def test_context_budget_param_keeps_the_conversation_as_short_as_in_training(setup):
+    from stages import twin as twin_mod
+
+    ck, ad, _ = setup
+    conv = chat.Conversation(twin_mod.load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 4, "seed": 1},
+                             context_tokens=80)
+    for i in range(6):
+        conv.say(f"Message number {i} about coffee and movies tonight")
+    prompt = conv.prompt()
+    assert conv.twin.count_tokens(prompt) <= 80 and "Message number 5" in prompt
+    assert "Message number 0 " not in prompt
+
+
 def test_missing_adapter_exits_2_with_one_line(setup, tmp_path):
     ck, _, params = setup
     proc = cli(["--checkpoint", str(ck), "--adapter", str(tmp_path / "nope"), "--params", str(params),

@@ -159,7 +159,29 @@ def test_params_are_validated():
             train.check_quantize(train.train_params({"train": {"quantize": "bnb.nf4"}}))
     tp = train.train_params({})
     assert train.resolve_precision(tp, cuda=False) == "32-true"
-    assert train.resolve_precision(tp, cuda=True) == "bf16-mixed"
+    assert train.resolve_precision(tp, cuda=True, bf16=True) == "bf16-mixed"
+    assert train.resolve_precision(tp, cuda=True, bf16=False) == "16-mixed"
+    assert train.resolve_precision({**tp, "quantize": "bnb.nf4"}, cuda=True, bf16=True) == "bf16-true"
+    # YAML 1.1 reads `2e-4` as a string; it is still a learning rate
+    assert train.train_params({"train": {"lr": "2e-4"}})["lr"] == 2e-4
+    with pytest.raises(InputError, match="lr"):
+        train.train_params({"train": {"lr": "fast"}})
+
+
+def test_two_ranks_finish_when_the_last_step_has_one_sequence(tiny, tmp_path):
+    """9 rows, 4 per step, 2 ranks: the last step has one sequence, so one rank has none. It must still
+    join DDP's gradient all-reduce (a zero-weighted pass) or both hang."""
+    data = write_dataset(tmp_path / "data", 9, 4, seed=3, context_words=10)
+    params = _write_params(tmp_path / "params.yaml", {"devices": 2, "packing": False, "epochs": 1, "max_steps": 0,
+                                                      "batch_size": 4, "micro_batch_size": 2, "eval_interval": 0,
+                                                      "log_interval": 1})
+    cmd = [sys.executable, "-m", "stages.train", "--params", str(params), "--data", str(data),
+           "--base", str(tiny["base"]), "--out", str(tmp_path / "adapter"), "--state", str(tmp_path / "state"),
+           "--live", str(tmp_path / "live"), "--speed", str(tmp_path / "speed")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((tmp_path / "adapter" / "train.json").read_text())["steps"] == 3
 
 
 # ---------------------------------------------------------------------------------------------- adapter

@@ -173,3 +173,14 @@ def test_missing_files_are_input_errors(assets, tmp_path):
     torch.save({}, tmp_path / "bad" / "adapter.pth")
     with pytest.raises(InputError, match="missing"):
         twin_mod.load(assets.ck, tmp_path / "bad")
+
+
+def test_sliding_window_model_replies_to_a_prompt_longer_than_its_window(tmp_path):
+    """litgpt's ring-buffer KV cache takes at most one window of prefill (Gemma, Mistral v0.1, Phi-3)."""
+    ck = F.make_checkpoint(tmp_path / "sw", sliding_window_size=16, sliding_window_indices=[1, 0])
+    tw = twin_mod.load(ck, device="cpu")
+    long_context = F.render_context([(False, "Hello what are you doing tonight")] * 10, F.SYSTEM)
+    assert tw.count_tokens(tw.prompt_for(long_context)) > 16
+    assert isinstance(tw.reply(long_context, max_new_tokens=8, temperature=0), str)
+    prompts = [tw.prompt_for(long_context), tw.prompt_for(long_context + "\nThem: ok")]
+    assert len(tw.generate_batch(prompts, max_new_tokens=4, temperature=0)) == 2

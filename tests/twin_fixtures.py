@@ -69,7 +69,7 @@ def tiny_config_kwargs(vocab_size: int, block_size: int = 256) -> dict:
     )
 
 
-def make_checkpoint(path: Path, block_size: int = 256, seed: int = 0) -> Path:
+def make_checkpoint(path: Path, block_size: int = 256, seed: int = 0, **config_overrides) -> Path:
     """A random 2-layer litgpt model with a byte-level BPE trained on fixture text."""
     import litgpt
     from litgpt.utils import save_config
@@ -89,7 +89,7 @@ def make_checkpoint(path: Path, block_size: int = 256, seed: int = 0) -> Path:
     (path / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<s>", "eos_token": "</s>",
         "add_bos_token": True}))
-    config = litgpt.Config(**tiny_config_kwargs(tok.get_vocab_size(), block_size))
+    config = litgpt.Config(**{**tiny_config_kwargs(tok.get_vocab_size(), block_size), **config_overrides})
     save_config(config, path)
     torch.manual_seed(seed)
     torch.save(litgpt.GPT(config).state_dict(), path / "lit_model.pth")
