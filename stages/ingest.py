@@ -2,8 +2,9 @@
 
 Telegram Desktop pretty-prints its export with one space per level, and JSON strings never span lines, so a
 line holding only `{` / `}` / `]` at a given indentation is structure. The reader uses that to cut each
-chat's `messages` array into batches of whole message objects, parses a batch at a time with orjson and
-never holds the whole file: peak memory follows the chunk size, not the export's size. Exports in any other
+chat's `messages` array into batches of whole message objects, parses them (Polars, or orjson for damaged
+ones) and spills the finished rows to disk every SPILL_ROWS messages; the table is then streamed from the
+spill into the output. Memory follows the chunk and spill sizes, not the export's size. Exports in any other
 layout (minified, hand-edited) are parsed whole.
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ from stages.schemas import PII_HINTS, Message, MessageBatch
 
 CHUNK_BYTES = 16 << 20
 PARSE_THREADS = 2  # Polars parses batches without the GIL: one per core here
+SPILL_ROWS = 200_000  # finished messages held in memory before they are checked and written to the spill
 TELEGRAM_SERVICE_CHAT = 777000
 PII_ENTITY_TYPES = {"phone": "PHONE", "email": "EMAIL", "bank_card": "CARD"}
 # Before Telegram Desktop 2.7.2 ids were numbers, with chats and channels shifted into their own ranges.
@@ -541,13 +543,14 @@ def finish_batch(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
     )
 
 
-def to_messages(parts: list[tuple[int, Path]], owners: dict[int, str], params: dict) -> pl.LazyFrame:
-    """Finished batches spilled to disk, in file order, with the chat each came from -> the message table
-    (lazy), sorted by chat and message id, with the owner flag, and duplicates (a (chat, message id) seen
-    before) dropped. In any real export the parts are already in order and nothing is sorted in memory."""
+def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], params: dict) -> pl.LazyFrame:
+    """Finished messages spilled to disk in file order -> the message table (lazy) with the owner flag.
+
+    Rows stay in the export's order (chat by chat, message ids ascending), so nothing is sorted in memory.
+    Only when that order is broken (overlapping exports, shuffled ids) is the table sorted by chat and
+    message id, and a (chat, message id) seen before dropped as a duplicate."""
     p = {**PARAM_DEFAULTS, **params}
-    # chats in id order; within a chat, file order (message-id order in any real export)
-    files = [str(path) for _, path in sorted(parts, key=lambda part: part[0])]
+    files = [str(path) for path in parts]
     messages = pl.scan_ipc(files) if files else finish_batch(_frame(Columns()), p).lazy()
     # The owner: the param, else the file's personal_information/fetch header, else (single-chat export)
     # the sender of a personal chat who is not its peer (`id` of a personal chat is the peer's user id).
@@ -555,7 +558,7 @@ def to_messages(parts: list[tuple[int, Path]], owners: dict[int, str], params: d
         owner = pl.lit(normalize_owner_id(p["owner_id"]), dtype=pl.String)
     else:
         peer = pl.lit("user") + pl.col("chat_id").cast(pl.String)
-        unknown = sorted({chat for chat, _ in parts} - {c for c, o in owners.items() if o})
+        unknown = sorted(chats - {c for c, o in owners.items() if o})
         inferred = (
             messages.filter(pl.col("chat_id").is_in(unknown) & (pl.col("chat_type") == "personal_chat")
                             & (pl.col("sender_id") != peer))
@@ -567,8 +570,9 @@ def to_messages(parts: list[tuple[int, Path]], owners: dict[int, str], params: d
         owner = pl.col("chat_id").replace_strict(owner_of, default=None, return_dtype=pl.String)
     messages = messages.with_columns(is_owner=(pl.col("sender_id") == owner).fill_null(False))
     chat, mid = pl.col("chat_id"), pl.col("message_id")
-    ascending = ((chat.diff() > 0) | ((chat.diff() == 0) & (mid.diff() > 0))).fill_null(True).all()
-    if not messages.select(ascending).collect().item():
+    new_run = (chat != chat.shift()).fill_null(True)
+    in_order = (new_run | (mid > mid.shift())).all() & (new_run.sum() == chat.n_unique())  # each chat once
+    if not messages.select(in_order).collect().item():
         dup = (chat == chat.shift()) & (mid == mid.shift())
         messages = (
             messages.sort("chat_id", "message_id", maintain_order=True)
@@ -589,29 +593,41 @@ def scan_exports(paths: list[Path], spill: Path, params: dict | None = None,
                  tally: Tally | None = None) -> tuple[pl.LazyFrame, dict]:
     """Exports -> (the validated message table as a LazyFrame over batches spilled to `spill`, report).
 
-    Each batch is finished (times, kinds, drop reasons), validated and written to `spill` as it is read, so
-    memory holds a few batches, not the export."""
+    Every SPILL_ROWS messages read are finished (times, kinds, drop reasons), validated and written to
+    `spill`, so memory holds a few batches, not the export."""
     params = check_params(params or {})
     tally = tally or Tally()
-    parts: list[tuple[int, Path]] = []
+    parts: list[Path] = []
+    chats: set[int] = set()
     owners: dict[int, str] = {}
     pending: deque = deque()  # batches being parsed by Polars on the pool, settled in file order
+    held: list[pl.DataFrame] = []  # read, not yet finished and spilled
 
-    def add(chat: Chat, frame: pl.DataFrame) -> None:
-        if frame.is_empty():
+    def spill_held() -> None:
+        if not held:
             return
+        frame = finish_batch(pl.concat(held, how="vertical", rechunk=False), params)
+        held.clear()
         # the owner flag is set at the end; uniqueness of kept messages is `to_messages`' job
         MessageBatch.validate(frame.with_columns(is_owner=pl.lit(False)))
         path = spill / f"part-{len(parts):06d}.arrow"
         frame.write_ipc(path, compression="uncompressed")
-        parts.append((chat.id, path))
+        parts.append(path)
+
+    def add(chat: Chat, frame: pl.DataFrame) -> None:
+        if frame.is_empty():
+            return
+        held.append(frame)
+        chats.add(chat.id)
         if chat.owner_id:
             owners.setdefault(chat.id, chat.owner_id)
+        if sum(f.height for f in held) >= SPILL_ROWS:
+            spill_held()
 
     def add_dicts(chat: Chat, messages: list[dict]) -> None:
         cols = Columns()
         add_batch(cols, chat, messages, tally)
-        add(chat, finish_batch(_frame(cols), params))
+        add(chat, _frame(cols))
 
     def settle() -> None:
         chat, batch, future = pending.popleft()
@@ -628,7 +644,7 @@ def scan_exports(paths: list[Path], spill: Path, params: dict | None = None,
             try:
                 for chat, batch in reader(path, tally):
                     if isinstance(batch, RawBatch):
-                        pending.append((chat, batch, pool.submit(_fast_finished, chat, batch.segment, params)))
+                        pending.append((chat, batch, pool.submit(fast_frame, chat, batch.segment)))
                         while len(pending) > PARSE_THREADS:
                             settle()
                     else:
@@ -639,7 +655,8 @@ def scan_exports(paths: list[Path], spill: Path, params: dict | None = None,
                 raise InputError(path, "is a folder") from None
             except PermissionError:
                 raise InputError(path, "permission denied") from None
-    messages = to_messages(parts, owners, params)
+    spill_held()
+    messages = to_messages(parts, chats, owners, params)
     return messages, accounting(messages, tally)
 
 
@@ -648,12 +665,6 @@ def read_exports(paths: list[Path], params: dict | None = None, tally: Tally | N
     with tempfile.TemporaryDirectory(prefix="doppel-ingest-") as spill:
         messages, report = scan_exports(paths, Path(spill), params, tally)
         return Message.validate(messages.collect()), report
-
-
-def _fast_finished(chat: Chat, segment: bytes, params: dict) -> tuple[pl.DataFrame, int] | None:
-    if (result := fast_frame(chat, segment)) is None:
-        return None
-    return finish_batch(result[0], params), result[1]
 
 
 def check_params(params: dict) -> dict:

@@ -140,6 +140,32 @@ def test_streaming_matches_whole_file_and_small_chunks(tmp_path, bundled_sample,
     assert chunked.equals(reference) and chunked_report == report
 
 
+def test_spill_size_does_not_change_the_table(bundled_sample, monkeypatch):
+    reference, report = ingest.read_exports([bundled_sample])
+    monkeypatch.setattr(ingest, "SPILL_ROWS", 777)  # many parts, chats cut across them
+    spilled, spilled_report = ingest.read_exports([bundled_sample])
+    assert spilled.equals(reference) and spilled_report == report
+
+
+def test_overlapping_exports_keep_each_message_once(tmp_path):
+    """Two exports of one chat that overlap (an old one and a newer one): the overlap is dropped as
+    duplicate, the table comes out sorted by chat and message id, and every message read is counted."""
+    first = [msg(i, 1 if i % 2 else 2, f"m{i}", 1_700_000_000 + 60 * i) for i in range(1, 11)]
+    second = [msg(i, 1 if i % 2 else 2, f"m{i}", 1_700_000_000 + 60 * i) for i in range(6, 16)]
+    info = {"personal_information": {"user_id": 1}}
+    write_export(tmp_path / "a" / "result.json", {**info, "chats": {"list": [chat_export(first, chat_id=2)]}})
+    write_export(tmp_path / "b" / "result.json", {**info, "chats": {"list": [
+        chat_export([msg(1, 3, "hi", 1_700_000_000)], chat_id=3), chat_export(second, chat_id=2)]}})
+    messages, report = ingest.read_exports([tmp_path])
+    assert report["messages_read"] == 21 and report["kept"] == 16 and report["dropped"] == {"duplicate": 5}
+    assert_accounting(report)
+    kept = messages.filter(pl.col("drop_reason").is_null())
+    assert kept["message_id"].to_list() == list(range(1, 16)) + [1]
+    assert messages.select("chat_id", "message_id").equals(messages.select("chat_id", "message_id").sort("chat_id", "message_id"))
+    # the copy read first is the one kept
+    assert messages.filter(pl.col("drop_reason") == "duplicate")["message_id"].to_list() == [6, 7, 8, 9, 10]
+
+
 def test_deterministic_output(tmp_path, bundled_sample):
     for name in ("a", "b"):
         assert doppel("ingest", bundled_sample, "-o", tmp_path / f"{name}.parquet",
