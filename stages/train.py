@@ -489,15 +489,19 @@ def flop_counter(model):
     (forward + input grads; no embedding lookup) + 6 x LoRA params, + causal attention 12 * n_layer * d_attn *
     (L+1)/2 per token of a row of L tokens (QK^T and AV forward, x3 for training). The LM head counts only at
     the `n_targets` reply positions where this loop runs it (at every position when n_targets is None)."""
-    n_lora, n_frozen, n_head = 0, 0, 0
+    n_lora, n_frozen, n_head, n_head_lora, n_first_attn = 0, 0, 0, 0, 0
     for name, p in model.named_parameters():
         n = p.numel() if not hasattr(p, "quant_state") else math.prod(p.quant_state.shape)
-        if p.requires_grad:
+        if p.requires_grad and name.startswith("lm_head"):
+            n_head_lora += n
+        elif p.requires_grad:
             n_lora += n
         elif name.startswith("lm_head"):
             n_head += n
         elif "transformer.wte" not in name:
             n_frozen += n
+            if name.startswith("transformer.h.0.attn.qkv.") and name.endswith("weight"):
+                n_first_attn += n  # its input (the embeddings) needs no gradient: backward skips 2 x these
     cfg = model.config
     attn = 12 * cfg.n_layer * cfg.n_head * cfg.head_size
 
@@ -505,7 +509,7 @@ def flop_counter(model):
         lengths = list(lengths)
         tokens = sum(lengths)
         heads = tokens if n_targets is None else n_targets
-        return float(tokens * (4 * n_frozen + 6 * n_lora) + 4 * n_head * heads
+        return float(tokens * (4 * n_frozen - 2 * n_first_attn + 6 * n_lora) + (4 * n_head + 6 * n_head_lora) * heads
                      + sum(attn * L * (L + 1) / 2 for L in lengths))
 
     return count
