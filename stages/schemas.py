@@ -99,7 +99,7 @@ class InstructionRow(pa.DataFrameModel):
     output: str = pa.Field(str_length={"min_value": 1, "max_value": 20_000})
 
     class Config:
-        strict = False  # extra keys (session ids, timestamps) ride along for evaluation
+        strict = False  # extra keys (the session number) ride along for base and evaluate
         coerce = True
         unique = ["instruction", "input", "output"]
 
