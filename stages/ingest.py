@@ -508,7 +508,7 @@ def _frame(cols: Columns) -> pl.DataFrame:
 
 def finish_batch(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
     """A batch's raw columns -> message columns: UTC times, kinds, and every drop reason a message carries
-    by itself (the first that applies). Done batch by batch so the raw columns never pile up."""
+    by itself (the first that applies). Done every SPILL_ROWS messages, so the raw columns never pile up."""
     p = {**PARAM_DEFAULTS, **params}
     chat_types = list(p["chat_types"])
     skip = [int(c) for c in p["skip_chats"]]
@@ -579,6 +579,8 @@ def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], para
             .with_columns(drop_reason=pl.when(pl.col("drop_reason").is_null() & dup).then(pl.lit("duplicate"))
                           .otherwise("drop_reason"))
             .sort("chat_id", "message_id", "drop_reason", nulls_last=False, maintain_order=True)
+            .collect()  # once: the report and the output both read it
+            .lazy()
         )
     return messages.select(list(Message.to_schema().columns))
 
