@@ -53,9 +53,8 @@ def contract_problem(err: Exception) -> str:
     for e in errors:
         schema = getattr(getattr(e, "schema", None), "name", None) or "table"
         column = getattr(e, "column_name", None)
-        check = getattr(e, "check", None)
-        check = getattr(check, "name", None) or getattr(e, "reason_code", None) or type(e).__name__
-        problems.append(f"{schema}{'.' + column if column else ''}: {getattr(check, 'name', check)}")
+        check = getattr(getattr(e, "check", None), "name", None) or getattr(e, "reason_code", None) or type(e).__name__
+        problems.append(f"{schema}{'.' + column if column else ''}: {check}")
     return "; ".join(dict.fromkeys(problems))
 
 

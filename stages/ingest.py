@@ -558,7 +558,7 @@ def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], para
         owner = pl.lit(normalize_owner_id(p["owner_id"]), dtype=pl.String)
     else:
         peer = pl.lit("user") + pl.col("chat_id").cast(pl.String)
-        unknown = sorted(chats - {c for c, o in owners.items() if o})
+        unknown = sorted(chats - owners.keys())
         inferred = (
             messages.filter(pl.col("chat_id").is_in(unknown) & (pl.col("chat_type") == "personal_chat")
                             & (pl.col("sender_id") != peer))
@@ -566,7 +566,7 @@ def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], para
             .agg(pl.col("sender_id").mode().sort().first())
             .collect()
         ) if unknown else pl.DataFrame()
-        owner_of = {**dict(inferred.iter_rows()), **{c: o for c, o in owners.items() if o}}
+        owner_of = {**dict(inferred.iter_rows()), **owners}
         owner = pl.col("chat_id").replace_strict(owner_of, default=None, return_dtype=pl.String)
     messages = messages.with_columns(is_owner=(pl.col("sender_id") == owner).fill_null(False))
     chat, mid = pl.col("chat_id"), pl.col("message_id")
@@ -601,15 +601,18 @@ def scan_exports(paths: list[Path], spill: Path, params: dict | None = None,
     tally = tally or Tally()
     parts: list[Path] = []
     chats: set[int] = set()
-    owners: dict[int, str] = {}
+    owners: dict[int, str] = {}  # chats whose export names the owner
     pending: deque = deque()  # batches being parsed by Polars on the pool, settled in file order
     held: list[pl.DataFrame] = []  # read, not yet finished and spilled
+    held_rows = 0
 
     def spill_held() -> None:
+        nonlocal held_rows
         if not held:
             return
         frame = finish_batch(pl.concat(held, how="vertical", rechunk=False), params)
         held.clear()
+        held_rows = 0
         # the owner flag is set at the end; uniqueness of kept messages is `to_messages`' job
         MessageBatch.validate(frame.with_columns(is_owner=pl.lit(False)))
         path = spill / f"part-{len(parts):06d}.arrow"
@@ -617,13 +620,15 @@ def scan_exports(paths: list[Path], spill: Path, params: dict | None = None,
         parts.append(path)
 
     def add(chat: Chat, frame: pl.DataFrame) -> None:
+        nonlocal held_rows
         if frame.is_empty():
             return
         held.append(frame)
+        held_rows += frame.height
         chats.add(chat.id)
         if chat.owner_id:
             owners.setdefault(chat.id, chat.owner_id)
-        if sum(f.height for f in held) >= SPILL_ROWS:
+        if held_rows >= SPILL_ROWS:
             spill_held()
 
     def add_dicts(chat: Chat, messages: list[dict]) -> None:

@@ -57,11 +57,7 @@ class MessageBatch(pa.DataFrameModel):
 
 
 class Message(MessageBatch):
-    """The whole message table: a kept message appears once."""
-
-    class Config:
-        strict = True
-        coerce = True
+    """The whole message table: a kept message appears once (Config is MessageBatch's)."""
 
     @pa.dataframe_check(name="kept_messages_unique")
     def kept_messages_unique(cls, data) -> pl.LazyFrame:

@@ -302,9 +302,6 @@ class Twin:
             model.lm_head = head
         return head(hidden[rows, cols])
 
-    def _sliding_window(self) -> bool:
-        return self._window_size() is not None
-
     def _window_size(self) -> int | None:
         blocks = getattr(getattr(self.model, "transformer", None), "h", [])
         sizes = [b.attn.config.sliding_window_size for b in blocks
@@ -408,7 +405,7 @@ class Twin:
         """
         if not prompts:
             return []
-        if len(prompts) > 1 and self._sliding_window():  # ring-buffer KV caches: one row at a time
+        if len(prompts) > 1 and self._window_size():  # ring-buffer KV caches: one row at a time
             return [self.generate_batch([p], max_new_tokens, temperature, top_k, top_p,
                                         None if seed is None else seed + i)[0] for i, p in enumerate(prompts)]
         new, keep = self._budget(self.defaults["max_new_tokens"] if max_new_tokens is None else max_new_tokens)
