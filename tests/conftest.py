@@ -22,6 +22,13 @@ def env() -> dict[str, str]:
     return e
 
 
+def cfg(section: str, **overrides):
+    """A params section as the project's params.yaml has it, with `overrides` on top (validated like a user's)."""
+    from doppel import config
+
+    return config.load(section, ROOT / "params.yaml", overrides)
+
+
 def doppel(*args, cwd=None, input=None, check=False) -> subprocess.CompletedProcess:
     """Run the console script the way a user does."""
     proc = subprocess.run(

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from stages import base
-from stages.errors import InputError
-from stages.train_bench import write_dataset
+from doppel import base
+from doppel.errors import InputError
+from doppel.bench.train import write_dataset
 
 TINY = {"vocab_size": 600, "n_layer": 2, "n_embd": 64, "n_head": 4, "intermediate_size": 128,
         "block_size": 256, "pretrain_steps": 6, "pretrain_seq": 64, "pretrain_batch": 4, "seed": 3}

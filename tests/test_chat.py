@@ -12,8 +12,8 @@ import torch
 import yaml
 
 import twin_fixtures as F
-from stages import chat
-from stages.errors import InputError
+from doppel import chat
+from doppel.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def in_process(setup, stdin: str, *extra: str) -> tuple[int, str, str]:
 
 def cli(argv: list[str], stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "stages.cli", "chat", *argv], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "doppel.cli", "chat", *argv], input=stdin, capture_output=True,
                           text=True, cwd=REPO, env=env, timeout=120)
 
 
@@ -82,7 +82,7 @@ def test_interactive_reset_quit_and_eof(setup):
 
 
 def test_context_is_trimmed_from_the_oldest_turn(setup):
-    from stages import twin as twin_mod
+    from doppel import twin as twin_mod
 
     ck, ad, _ = setup
     conv = chat.Conversation(twin_mod.load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 16, "seed": 1})
@@ -96,7 +96,7 @@ def test_context_is_trimmed_from_the_oldest_turn(setup):
 
 
 def test_context_budget_param_keeps_the_conversation_as_short_as_in_training(setup):
-    from stages import twin as twin_mod
+    from doppel import twin as twin_mod
 
     ck, ad, _ = setup
     conv = chat.Conversation(twin_mod.load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 4, "seed": 1},

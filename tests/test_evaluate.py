@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 import twin_fixtures as F
-from stages import evaluate as ev
+from doppel import evaluate as ev
 
 REQUIRED = {"val_loss_base", "val_loss_tuned", "ppl_base", "ppl_tuned", "style_gap_closed", "authorship_ratio",
             "authorship_ratio_base"}

@@ -25,8 +25,8 @@ import pytest
 from telethon import errors, utils
 from telethon.tl import types
 
-from stages import cli, fetch
-from stages.errors import InputError
+from doppel import cli, fetch
+from doppel.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 ME = types.User(id=42, is_self=True, first_name="Me", last_name="Owner")
@@ -533,7 +533,7 @@ def equivalence_chat():
 
 
 def test_ingest_reads_fetch_output_like_a_desktop_export(tmp_path):
-    ingest = pytest.importorskip("stages.ingest")
+    ingest = pytest.importorskip("doppel.ingest")
     alice_t, alice_d = equivalence_chat()
     bob_t = conversation(BOB, 6, start=100, step=3)
     bob_d = []

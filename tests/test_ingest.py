@@ -8,9 +8,9 @@ import orjson
 import polars as pl
 import pytest
 
-from stages import ingest
-from stages.errors import InputError
-from stages.schemas import Message
+from doppel import ingest
+from doppel.errors import InputError
+from doppel.schemas import Message
 from tests.conftest import SHARED_SAMPLES, chat_export, doppel, msg, write_export
 
 SHARED = sorted(SHARED_SAMPLES.glob("*.json")) if SHARED_SAMPLES.exists() else []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stages import cli, ingest
+from doppel import cli, ingest
 from tests.conftest import chat_export, msg
 
 FIELDS_WRONG = {

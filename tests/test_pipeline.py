@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from stages import sample
+from doppel import sample
 from tests.conftest import BIN, doppel, make_dvc_repo, run
 
 CANARY = "Zq7CANARYx9k2"

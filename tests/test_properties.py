@@ -7,10 +7,10 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stages.build import instruction_rows, split_by_time
-from stages.prompt import OWNER_LABEL
-from stages.schemas import Message
-from stages.segment import segment
+from doppel.build import instruction_rows, split_by_time
+from doppel.prompt import OWNER_LABEL
+from doppel.schemas import Message
+from doppel.segment import segment
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

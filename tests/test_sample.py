@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from stages import sample
+from doppel import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SAMPLES = ROOT.parent / "shared" / "samples"

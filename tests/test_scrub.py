@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import polars as pl
 import pytest
 
-from stages import scrub
-from stages.errors import InputError
+from doppel import scrub
+from doppel.errors import InputError
 from tests.conftest import doppel
 
 # (text, types that must appear, values that must disappear)
@@ -395,7 +395,7 @@ def test_bad_input(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "junk.parquet" in proc.stderr
 
 
-# --------------------------------------------------------------------------- planted data from stages.sample
+# --------------------------------------------------------------------------- planted data from doppel.sample
 
 
 def flatten_export(export: dict) -> pl.DataFrame:
@@ -413,7 +413,7 @@ def flatten_export(export: dict) -> pl.DataFrame:
 
 def planted_figures(n_messages: int = 20_000, seed: int = 3) -> dict:
     """Recall per planted type, and the share of clean messages (nothing planted, or only decoys) changed."""
-    sample = pytest.importorskip("stages.sample")
+    sample = pytest.importorskip("doppel.sample")
     export, planted = sample.generate(n_messages, seed)
     msgs = flatten_export(export)
     out, _ = scrub.scrub_texts(msgs["text"])

@@ -8,11 +8,11 @@ import pandera.errors
 import polars as pl
 import pytest
 
-from stages.build import build, instruction_rows, split_by_time, write_rows
-from stages.errors import InputError
-from stages.prompt import approx_tokens
-from stages.schemas import InstructionRow, Message, Turn
-from stages.segment import segment
+from doppel.build import build, instruction_rows, split_by_time, write_rows
+from doppel.errors import InputError
+from doppel.prompt import approx_tokens
+from doppel.schemas import InstructionRow, Message, Turn
+from doppel.segment import segment
 
 T0 = datetime(2026, 3, 1, 23, 50, tzinfo=timezone.utc)
 

@@ -13,10 +13,10 @@ import pytest
 import torch
 import yaml
 
-from stages import base, train
-from stages.errors import InputError
-from stages.prompt import prompt_and_response, render_context
-from stages.train_bench import write_dataset
+from doppel import base, train
+from doppel.errors import InputError
+from doppel.prompt import prompt_and_response, render_context
+from doppel.bench.train import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"vocab_size": 512, "n_layer": 2, "n_embd": 64, "n_head": 4, "intermediate_size": 128,
@@ -175,7 +175,7 @@ def test_two_ranks_finish_when_the_last_step_has_one_sequence(tiny, tmp_path):
     params = _write_params(tmp_path / "params.yaml", {"devices": 2, "packing": False, "epochs": 1, "max_steps": 0,
                                                       "batch_size": 4, "micro_batch_size": 2, "eval_interval": 0,
                                                       "log_interval": 1})
-    cmd = [sys.executable, "-m", "stages.train", "--params", str(params), "--data", str(data),
+    cmd = [sys.executable, "-m", "doppel.train", "--params", str(params), "--data", str(data),
            "--base", str(tiny["base"]), "--out", str(tmp_path / "adapter"), "--state", str(tmp_path / "state"),
            "--live", str(tmp_path / "live"), "--speed", str(tmp_path / "speed")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -243,7 +243,7 @@ def test_resume_after_kill_continues_from_the_checkpoint(tiny, tmp_path):
     params = _write_params(tmp_path / "params.yaml", {"max_steps": steps, "checkpoint_interval": 4,
                                                       "lora_dropout": 0.1, "eval_interval": 0, "log_interval": 4})
     state, out = tmp_path / "state", tmp_path / "adapter"
-    cmd = [sys.executable, "-m", "stages.train", "--params", str(params), "--data", str(tiny["data"]),
+    cmd = [sys.executable, "-m", "doppel.train", "--params", str(params), "--data", str(tiny["data"]),
            "--base", str(tiny["base"]), "--out", str(out), "--state", str(state), "--live", str(tmp_path / "live"),
            "--speed", str(tmp_path / "speed")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from stages import bench
-from stages.train_bench import synthetic_rows
+from doppel import bench
+from doppel.bench.train import synthetic_rows
 
 
 def test_synthetic_rows_look_like_the_dataset():

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import twin_fixtures as F
-from stages import twin as twin_mod
-from stages.errors import InputError
-from stages.prompt import STOP_STRINGS, cut_at_stop, prompt_and_response
+from doppel import twin as twin_mod
+from doppel.errors import InputError
+from doppel.prompt import STOP_STRINGS, cut_at_stop, prompt_and_response
 
 
 @pytest.fixture(autouse=True, scope="module")

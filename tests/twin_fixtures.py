@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from stages.prompt import render_context  # noqa: F401  (re-exported for tests)
+from doppel.prompt import render_context  # noqa: F401  (re-exported for tests)
 
 SYSTEM = "A Telegram chat between Me and a friend."
 OWNER_PHRASES = ["лол", "ну такое", "ахах", "кстати", "да норм", "го завтра"]

@@ -21,8 +21,8 @@ from typing import Iterable, Iterator
 
 import torch
 
-from stages.errors import InputError
-from stages.prompt import STOP_STRINGS, prompt_and_response
+from doppel.errors import InputError
+from doppel.prompt import STOP_STRINGS, prompt_and_response
 
 HINT = "run `dvc repro` or `dvc pull` first"
 
@@ -81,10 +81,10 @@ def base_checkpoint(arg: str | Path | None = None, params_file: str | Path | Non
     if arg:
         return Path(arg)
     try:
-        from stages.base import resolve_checkpoint
+        from doppel.base import resolve_checkpoint
     except ImportError as err:
         raise InputError("stages/base.py", f"cannot find the base checkpoint ({err}); pass --checkpoint") from err
-    from stages import params as params_mod
+    from doppel import params as params_mod
 
     return Path(resolve_checkpoint(params_mod.load(path=params_file or params_mod.PARAMS_FILE)))
 

@@ -32,8 +32,8 @@ from typing import Any
 
 import orjson
 
-from stages import params as params_mod
-from stages.errors import InputError
+from doppel import params as params_mod
+from doppel.errors import InputError
 
 PARAM_DEFAULTS: dict[str, Any] = {
     "out": "data/raw/telethon",
@@ -869,6 +869,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from stages.cli import module_main
+    from doppel.cli import module_main
 
     module_main("fetch")

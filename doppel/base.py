@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stages import params as params_mod
-from stages.errors import InputError
+from doppel import params as params_mod
+from doppel.errors import InputError
 
 OUT_DIR = Path("models/base")
 DATA_DIR = Path("data/processed")
@@ -119,7 +119,7 @@ def session_documents(rows: list[dict]) -> list[str]:
 
     Rows of one session share their context; each session's lines are kept once, in first-seen order, and
     the owner's reply closes each row's lines (it is the next line of the conversation)."""
-    from stages.prompt import OWNER_LABEL
+    from doppel.prompt import OWNER_LABEL
 
     sessions: dict[Any, dict[str, None]] = {}
     for i, row in enumerate(rows):
@@ -341,6 +341,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from stages.cli import module_main
+    from doppel.cli import module_main
 
     module_main("base")

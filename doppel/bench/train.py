@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stages.prompt import render_context
+from doppel.prompt import render_context
 
 # ------------------------------------------------------------------------------------------ synthetic chats
 
@@ -103,7 +103,7 @@ def write_dataset(out_dir: Path, n_train: int, n_val: int, seed: int = 0, contex
 
 
 def _tokenizer_dir(out: Path, rows: list[dict], vocab: int) -> None:
-    from stages.base import session_documents, train_tokenizer
+    from doppel.base import session_documents, train_tokenizer
 
     train_tokenizer(session_documents(rows), vocab, out)
 
@@ -114,7 +114,7 @@ def random_checkpoint(out: Path, config_name: str, rows: list[dict], seq: int, w
     from litgpt.config import Config
     from litgpt.utils import save_config
 
-    from stages.base import TINY_DEFAULTS, tiny_config
+    from doppel.base import TINY_DEFAULTS, tiny_config
 
     out.mkdir(parents=True, exist_ok=True)
     if config_name == "tiny":
@@ -157,7 +157,7 @@ def random_checkpoint(out: Path, config_name: str, rows: list[dict], seq: int, w
 
 
 def run_ours(ckpt: Path, data: Path, args, work: Path) -> dict[str, Any]:
-    from stages import train as tr
+    from doppel import train as tr
 
     params = {"train": {
         "lora_r": args.lora_r, "lora_alpha": 2 * args.lora_r, "lora_dropout": 0.05,
@@ -261,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cuda = torch.cuda.is_available()
     if args.quantize:
-        from stages.errors import InputError
-        from stages.train import check_quantize
+        from doppel.errors import InputError
+        from doppel.train import check_quantize
 
         try:
             check_quantize({"quantize": args.quantize})
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                 # litgpt takes micro_batch rows per step: as many steps as it needs for about our token count
                 from litgpt.tokenizer import Tokenizer
 
-                from stages.train import encode_rows
+                from doppel.train import encode_rows
 
                 ex, _ = encode_rows(Tokenizer(ckpt), rows[:n_rows], args.seq)
                 mean_row = sum(e.n_inputs + 1 for e in ex) / max(1, len(ex))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def stage_commands(export: Path, work: Path) -> dict[str, list[str]]:
-    doppel = [sys.executable, "-m", "stages.cli"]
+    doppel = [sys.executable, "-m", "doppel.cli"]
     return {
         "ingest": [*doppel, "ingest", str(export), "-o", str(work / "messages.parquet"),
                    "--report", str(work / "ingest.json")],
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "doppel-bench")
     args = ap.parse_args(argv)
 
-    from stages import sample
+    from doppel import sample
 
     export_dir = args.workdir / f"export-{args.messages}-{args.seed}"
     export = export_dir / "result.json"

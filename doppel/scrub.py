@@ -35,8 +35,8 @@ from pathlib import Path
 import phonenumbers
 import polars as pl
 
-from stages.bip39 import WORDS as BIP39_WORDS
-from stages.errors import InputError
+from doppel.bip39 import WORDS as BIP39_WORDS
+from doppel.errors import InputError
 
 TYPES = (
     "PHONE", "EMAIL", "CARD", "IBAN", "PASSPORT", "INN", "SNILS", "SECRET", "SEED_PHRASE", "CRYPTO_ADDRESS",
@@ -673,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not all(stage_args):
         ap.error("the stage needs all of --input, --output and --report")
-    from stages import params as params_mod
+    from doppel import params as params_mod
 
     start = time.perf_counter()
     report = run_stage(args.input, args.output, args.report, params_mod.load("scrub"))
@@ -687,6 +687,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from stages.cli import module_main
+    from doppel.cli import module_main
 
     module_main("scrub")

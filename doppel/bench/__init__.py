@@ -1,9 +1,10 @@
 """`doppel bench prep|train`: rerunnable benchmarks that print their figures."""
 from __future__ import annotations
 
+import importlib
 import sys
 
-BENCHES = {"prep": "stages.prep_bench", "train": "stages.train_bench"}
+BENCHES = {"prep": "doppel.bench.prep", "train": "doppel.bench.train"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -11,6 +12,4 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in BENCHES:
         print(f"usage: doppel bench {{{'|'.join(BENCHES)}}} [ARGS...]", file=sys.stderr)
         return 2
-    import importlib
-
     return int(importlib.import_module(BENCHES[argv[0]]).main(argv[1:]) or 0)

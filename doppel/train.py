@@ -33,8 +33,8 @@ from typing import Any, Iterable
 
 import torch
 
-from stages import params as params_mod
-from stages.errors import InputError
+from doppel import params as params_mod
+from doppel.errors import InputError
 
 OUT_DIR = Path("models/adapter")
 STATE_DIR = Path("models/train_state")
@@ -171,7 +171,7 @@ def encode_row(tokenizer, instruction: str, output: str, max_seq_length: int) ->
     """One row as in stages.prompt: encode(prompt, bos) + encode(reply, eos). An over-long row loses its oldest
     prompt tokens (those right after BOS), never the reply: (example, was_cut); (None, False) when the reply
     alone does not fit."""
-    from stages.prompt import prompt_and_response
+    from doppel.prompt import prompt_and_response
 
     prompt, target = prompt_and_response(instruction, output)
     p = tokenizer.encode(prompt, bos=True).tolist()
@@ -568,7 +568,7 @@ def lr_lambda(tp: dict[str, Any], total_steps: int):
 
 def run_key(tp: dict[str, Any], train_file: Path, base_dir: Path) -> str:
     """What a resume checkpoint is valid for: learning params + training data + base model."""
-    from stages.base import fingerprint, sha256_file
+    from doppel.base import fingerprint, sha256_file
 
     payload = {
         "train": {k: v for k, v in sorted(tp.items()) if k not in COSMETIC},
@@ -703,8 +703,8 @@ def run(
     from litgpt.tokenizer import Tokenizer
     from litgpt.utils import save_config
 
-    from stages.base import is_tiny, read_rows, resolve_checkpoint, validate_checkpoint
-    from stages.prompt import TwinChat
+    from doppel.base import is_tiny, read_rows, resolve_checkpoint, validate_checkpoint
+    from doppel.prompt import TwinChat
 
     t_start = time.perf_counter()
     params = params_mod.load() if params is None else params
@@ -977,6 +977,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from stages.cli import module_main
+    from doppel.cli import module_main
 
     module_main("train")

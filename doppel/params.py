@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from stages.errors import InputError
+from doppel.errors import InputError
 
 PARAMS_FILE = Path("params.yaml")
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pandera.errors
 import polars as pl
 
-from stages import params as params_mod
-from stages.errors import InputError
-from stages.ingest import write_json
-from stages.prompt import approx_tokens, approx_tokens_expr, line_expr
-from stages.schemas import InstructionRow, Turn
-from stages.segment import KEYS, read_parquet
+from doppel import params as params_mod
+from doppel.errors import InputError
+from doppel.ingest import write_json
+from doppel.prompt import approx_tokens, approx_tokens_expr, line_expr
+from doppel.schemas import InstructionRow, Turn
+from doppel.segment import KEYS, read_parquet
 
 PARAM_DEFAULTS = {
     "system_prompt": "A Telegram chat between Me and a friend.",
@@ -183,6 +183,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from stages.cli import module_main
+    from doppel.cli import module_main
 
     module_main("build")

@@ -24,9 +24,9 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from stages import params as params_mod
-from stages.errors import InputError
-from stages.schemas import PII_HINTS, Message, MessageBatch
+from doppel import params as params_mod
+from doppel.errors import InputError
+from doppel.schemas import PII_HINTS, Message, MessageBatch
 
 CHUNK_BYTES = 16 << 20
 PARSE_THREADS = 2  # Polars parses batches without the GIL: one per core here
@@ -764,6 +764,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from stages.cli import module_main
+    from doppel.cli import module_main
 
     module_main("ingest")

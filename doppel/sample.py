@@ -39,7 +39,7 @@ from typing import Iterator
 
 import orjson
 
-from stages.bip39 import WORDS as BIP39_WORDS
+from doppel.bip39 import WORDS as BIP39_WORDS
 
 DEFAULT_MESSAGES = 20000
 DEFAULT_SEED = 7
@@ -2359,7 +2359,7 @@ def write_sample(out_dir: str | Path, n_messages: int, seed: int, planted_path: 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        from stages.params import load
+        from doppel.params import load
 
         params = load("sample")
     except Exception:  # noqa: BLE001 - a missing/odd params.yaml just means the built-in defaults
@@ -2385,6 +2385,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from stages.cli import module_main
+    from doppel.cli import module_main
 
     module_main("sample")

@@ -14,8 +14,8 @@ import argparse
 import sys
 from typing import Callable, TextIO
 
-from stages import params as params_mod
-from stages.prompt import render_context
+from doppel import params as params_mod
+from doppel.prompt import render_context
 
 DEFAULTS = {
     "adapter": "models/adapter",
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
     system = build.get("system_prompt", "") or ""
     context_tokens = cfg["context_tokens"] or build.get("context_tokens")
 
-    from stages import twin as twin_mod
+    from doppel import twin as twin_mod
 
     checkpoint = twin_mod.check_checkpoint(twin_mod.base_checkpoint(args.checkpoint, args.params))
     adapter = None if args.no_adapter else twin_mod.check_adapter(cfg["adapter"])
@@ -163,6 +163,6 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
 
 
 if __name__ == "__main__":
-    from stages.cli import module_main
+    from doppel.cli import module_main
 
     module_main("chat")

@@ -22,9 +22,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from stages import params as params_mod
-from stages.errors import InputError
-from stages.prompt import OTHER_LABEL, OWNER_LABEL
+from doppel import params as params_mod
+from doppel.errors import InputError
+from doppel.prompt import OTHER_LABEL, OWNER_LABEL
 
 DEFAULTS = {
     "adapter": "models/adapter",
@@ -245,7 +245,7 @@ def pick_rows(rows: list[dict], n: int, seed: int) -> list[dict]:
 
 def run_model(checkpoint, adapter, loss_rows, gen_rows, cfg) -> tuple[float, float, int, list[str]]:
     """(mean loss, perplexity, target tokens, generated replies) for one model."""
-    from stages import twin as twin_mod
+    from doppel import twin as twin_mod
 
     t0 = time.perf_counter()
     tw = twin_mod.load(checkpoint, adapter, device=cfg["device"], precision=cfg["precision"])
@@ -327,7 +327,7 @@ def evaluate(args: argparse.Namespace, cfg: dict) -> int:
     started = time.perf_counter()
     TIMINGS.update(load=0.0, loss=0.0, generate=0.0)
 
-    from stages import twin as twin_mod
+    from doppel import twin as twin_mod
 
     checkpoint = twin_mod.check_checkpoint(twin_mod.base_checkpoint(args.checkpoint, args.params))
     adapter = twin_mod.check_adapter(cfg["adapter"])
@@ -410,6 +410,6 @@ def summary(m: dict, prof: dict, phrases: list[str], seconds: float, out: Path, 
 
 
 if __name__ == "__main__":
-    from stages.cli import module_main
+    from doppel.cli import module_main
 
     module_main("evaluate")

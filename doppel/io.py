@@ -1,0 +1,81 @@
+"""Reading and writing the pipeline's files: tables (parquet), reports (JSON), datasets (JSON rows).
+
+Readers check what a stage needs and turn a missing or foreign file into one InputError line; writers
+create the folder and write deterministically (sorted keys, no statistics), so dvc.lock does not churn.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import polars as pl
+
+from doppel.errors import InputError
+
+RUN_FIRST = "run the previous stage first: `dvc repro`"
+
+
+def write_json(path: Path, obj) -> None:
+    """A report: sorted keys, 2-space indent, a final newline."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+def write_parquet(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
+    """A table; a LazyFrame is streamed to the file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(frame, pl.LazyFrame):
+        frame.sink_parquet(path, statistics=False)
+    else:
+        frame.write_parquet(path, statistics=False)
+
+
+def read_table(path: Path, columns: list[str], model=None) -> pl.DataFrame:
+    """A previous stage's table, checked for the columns this stage reads and, given a pandera model, their
+    types (integers of any width pass for integers)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, f"no such file ({RUN_FIRST})")
+    if path.is_dir():
+        raise InputError(path, "is a folder, expected a .parquet file")
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as err:  # noqa: BLE001 - polars raises several error types for a file that is not parquet
+        raise InputError(path, f"not a readable parquet file ({type(err).__name__})") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(path, f"missing columns: {', '.join(missing)}")
+    expected = model.to_schema().columns if model is not None else {}
+    for c in columns:
+        if c not in expected:
+            continue
+        want = expected[c].dtype.type
+        if frame.schema[c] != want and not (frame.schema[c].is_integer() and want.is_integer()):
+            raise InputError(path, f"column {c!r} is {frame.schema[c]}, expected {want}")
+    return frame
+
+
+def read_rows(path: Path, hint: str = "run the build stage first: `dvc repro build`, or `dvc pull`") -> list[dict]:
+    """A dataset split (a JSON list of instruction rows), checked for `instruction` and `output` strings."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"dataset file not found ({hint})")
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not valid JSON ({err})") from None
+    if not isinstance(rows, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("instruction"), str) and isinstance(r.get("output"), str)
+            for r in rows):
+        raise InputError(path, "expected a JSON list of rows with string `instruction` and `output`")
+    return rows
+
+
+def write_rows(rows: pl.DataFrame, path: Path, keys: list[str]) -> None:
+    """A JSON array of row objects: what litgpt's JSON data module (and json.load) reads."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.select(keys).write_json(path)

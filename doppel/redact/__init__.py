@@ -1,0 +1,1 @@
+"""Redaction of private data: typed placeholders (<PHONE>, <CARD>, ...) with per-type counts."""

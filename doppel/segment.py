@@ -1,0 +1,78 @@
+"""segment: messages -> sessions -> turns (consecutive messages of one sender merged)."""
+from __future__ import annotations
+
+import polars as pl
+
+from doppel.config import SegmentConfig
+from doppel.schemas import Turn
+
+KEYS = ["chat_id", "session_id"]
+# what segment reads of the message table (a table without drop_reason counts as all kept)
+COLUMNS_READ = ["chat_id", "ts", "message_id", "sender_id", "is_owner", "text"]
+
+
+def sessions(messages: pl.DataFrame, gap_hours: float) -> pl.DataFrame:
+    """Kept messages, sorted, each with its session_id (0, 1, ... per chat). A session starts after a silence
+    longer than the gap, measured as total elapsed time (1 day 3 min is more than 1 day)."""
+    gap = pl.col("ts").diff().over("chat_id")
+    new_session = (gap > pl.duration(microseconds=int(gap_hours * 3_600_000_000))).fill_null(True)
+    return (
+        messages.filter(pl.col("drop_reason").is_null())
+        .sort("chat_id", "ts", "message_id")
+        .with_columns(session_id=new_session.cum_sum().over("chat_id") - 1)
+    )
+
+
+def turns(with_sessions: pl.DataFrame) -> pl.DataFrame:
+    """Runs of one sender inside a session become one turn, their texts joined by newlines."""
+    run = pl.struct("chat_id", "session_id", "sender_id").rle_id().alias("run")
+    return (
+        with_sessions.with_columns(run)
+        .group_by("run", maintain_order=True)
+        .agg(
+            pl.col("chat_id").first(),
+            pl.col("session_id").first(),
+            pl.col("is_owner").first(),
+            pl.col("text").str.join("\n"),
+            pl.col("ts").min().alias("ts_start"),
+            pl.col("ts").max().alias("ts_end"),
+            pl.len().alias("n_messages"),
+        )
+        .with_columns(turn_index=pl.int_range(pl.len()).over(KEYS))
+        .select(*Turn.to_schema().columns)
+    )
+
+
+def segment(messages: pl.DataFrame, cfg: SegmentConfig) -> tuple[pl.DataFrame, dict]:
+    """Messages (kept ones: drop_reason null) -> (validated turns, report)."""
+    if "drop_reason" not in messages.columns:
+        messages = messages.with_columns(drop_reason=pl.lit(None, pl.String))
+    msgs = sessions(messages, cfg.session_gap_hours)
+    all_turns = turns(msgs)
+    owner_sessions = all_turns.group_by(KEYS).agg(pl.col("is_owner").any().alias("has_owner"))
+    all_turns = all_turns.join(owner_sessions, on=KEYS, how="left", maintain_order="left")
+    drop = pl.col("has_owner").not_() & cfg.drop_sessions_without_owner
+    dropped = all_turns.filter(drop)
+    kept = all_turns.filter(~drop).drop("has_owner")
+    n_sessions = owner_sessions.height
+    report = {
+        "messages_in": msgs.height,
+        "messages_out": int(kept["n_messages"].sum() or 0),
+        "messages_dropped": {"session_without_owner": int(dropped["n_messages"].sum() or 0)},
+        "sessions": n_sessions,
+        "sessions_dropped": {"session_without_owner": int(owner_sessions["has_owner"].not_().sum())},
+        "turns": kept.height,
+        "owner_turns": int(kept["is_owner"].sum()),
+        "messages_per_turn_mean": round(kept["n_messages"].mean() or 0.0, 3),
+    }
+    return Turn.validate(kept), report
+
+
+def summary(report: dict) -> str:
+    return (
+        f"segment: {report['messages_in']:,} messages -> {report['sessions']:,} sessions -> "
+        f"{report['turns']:,} turns ({report['owner_turns']:,} by the owner, "
+        f"{report['messages_per_turn_mean']} messages per turn)\n"
+        f"  dropped: {report['sessions_dropped']['session_without_owner']:,} sessions without the owner "
+        f"({report['messages_dropped']['session_without_owner']:,} messages)"
+    )

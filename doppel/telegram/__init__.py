@@ -1,0 +1,1 @@
+"""Telegram: reading Desktop exports and `doppel fetch` files, and fetching history with Telethon."""

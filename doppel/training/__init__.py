@@ -1,0 +1,1 @@
+"""LoRA training internals: data packing, the packed forward pass, hardware/FLOP accounting, resume state, the loop."""
