@@ -7,14 +7,11 @@ output (a redacted line, a reply) to stdout; a user error is one line on stderr 
 """
 from __future__ import annotations
 
-import argparse
 import importlib
-import runpy
 import sys
-from pathlib import Path
 from typing import Callable
 
-from doppel.errors import InputError
+from doppel.stage import guarded, run_stage_script, script_main, stage_parser, stage_script  # noqa: F401
 
 STAGES = {
     "ingest": "Telegram exports -> message table (parquet) + accounting report",
@@ -29,7 +26,9 @@ COMMANDS = {
     "sample": ("doppel.sample", "write a synthetic full-account Telegram Desktop export"),
     "fetch": ("doppel.telegram.fetch.command", "download private chats with Telethon into data/raw/telethon (resumable)"),
     "chat": ("doppel.chat", "talk to the twin in the terminal"),
-    "bench": ("doppel.bench", "benchmarks: `bench prep` (data stages), `bench train` (training throughput)"),
+    "export": ("doppel.export.command", "the twin for other runtimes: --to litgpt | hf | peft"),
+    "serve": ("doppel.serve.command", "OpenAI-compatible API for the twin on 127.0.0.1"),
+    "bench": ("doppel.bench", "benchmarks: `bench prep` (data stages), `bench train` (training), `bench serve` (API)"),
 }
 SCRUB_FILTER = "doppel.redact.filter"
 
@@ -52,75 +51,6 @@ def usage() -> str:
     lines += ["", "commands:"]
     lines += [f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()]
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------ stage scripts
-
-def stage_parser(name: str, doc: str | None, *, input: tuple[str, str] | None = None,
-                 output: tuple[str, str] | None = None, report: str | None = None) -> argparse.ArgumentParser:
-    """The parser every stage starts from: one flag vocabulary (`--input`, `--output`, `--report`,
-    `--params`), defaults as dvc.yaml passes them, help on every flag."""
-    ap = argparse.ArgumentParser(prog=f"doppel {name}", description=(doc or "").strip().split("\n\n")[0])
-    if input:
-        ap.add_argument("--input", type=Path, default=Path(input[0]), help=f"{input[1]} (default: {input[0]})")
-    if output:
-        ap.add_argument("--output", type=Path, default=Path(output[0]), help=f"{output[1]} (default: {output[0]})")
-    if report:
-        ap.add_argument("--report", type=Path, default=Path(report),
-                        help=f"the stage's report: counts in, out and dropped per reason (default: {report})")
-    ap.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
-    return ap
-
-
-def stage_script(name: str, root: Path | None = None) -> Path:
-    root = Path.cwd() if root is None else root
-    script = root / "stages" / f"{name}.py"
-    if not script.is_file():
-        raise InputError(script, f"not found: run `doppel {name}` from the project root (the folder with dvc.yaml)")
-    return script
-
-
-def run_stage_script(script: Path, argv: list[str]) -> int:
-    """Run a stage script's `main(argv)` in this process (what `python stages/NAME.py ARGS` does)."""
-    namespace = runpy.run_path(str(script), run_name="doppel_stage")
-    return int(namespace["main"](argv) or 0)
-
-
-def script_main(main: Callable[[list[str] | None], int | None]) -> None:
-    """For a stage script's `if __name__ == "__main__":` block: doppel's error handling, then exit."""
-    name = Path(sys.argv[0]).stem
-    sys.exit(guarded(name, lambda: main(sys.argv[1:])))
-
-
-# ------------------------------------------------------------------------------------------ errors
-
-def guarded(name: str, call: Callable[[], int | None]) -> int:
-    """Run a command; user errors become one line on stderr and exit code 2, never a traceback."""
-    try:
-        return int(call() or 0)
-    except InputError as err:
-        print(f"doppel {name}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"doppel {name}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as err:
-        # a table that breaks a data contract (doppel/schemas.py) is bad input too, whichever stage finds it
-        if type(err).__module__ != "pandera.errors":
-            raise
-        print(f"doppel {name}: error: input breaks the data contract: {contract_problem(err)}", file=sys.stderr)
-        return 2
-
-
-def contract_problem(err: Exception) -> str:
-    """Which schema, column and check failed; never the failing rows (they can hold private text)."""
-    problems = []
-    for e in getattr(err, "schema_errors", None) or [err]:
-        schema = getattr(getattr(e, "schema", None), "name", None) or "table"
-        column = getattr(e, "column_name", None)
-        check = getattr(getattr(e, "check", None), "name", None) or getattr(e, "reason_code", None) or type(e).__name__
-        problems.append(f"{schema}{'.' + column if column else ''}: {check}")
-    return "; ".join(dict.fromkeys(problems))
 
 
 # ------------------------------------------------------------------------------------------ dispatch

@@ -9,6 +9,7 @@ oldest first); the prompt adds the owner's label, and the model learns to write 
 """
 from __future__ import annotations
 
+import sys
 from functools import cache
 
 import polars as pl
@@ -54,7 +55,7 @@ def _twin_chat_class():
     from litgpt.prompts import PromptStyle  # litgpt (and lightning) load slowly: only where a model is used
 
     class TwinChat(PromptStyle):
-        """litgpt PromptStyle for the twin: importable as `stages.prompt.TwinChat`."""
+        """litgpt PromptStyle for the twin: importable as `doppel.prompt.TwinChat`."""
 
         def apply(self, prompt: str, *, sys_prompt: str | None = None, **kwargs: str) -> str:
             return apply(prompt)
@@ -64,6 +65,11 @@ def _twin_chat_class():
 
     TwinChat.__module__ = __name__
     return TwinChat
+
+
+# Adapters saved before the library was named `doppel` record `stages.prompt.TwinChat` in prompt_style.yaml;
+# litgpt resolves that path with importlib, which finds this module under its old name.
+sys.modules.setdefault("stages.prompt", sys.modules[__name__])
 
 
 def __getattr__(name: str):

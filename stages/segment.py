@@ -6,7 +6,7 @@ speaks are dropped (`segment.drop_sessions_without_owner`).
 import sys
 
 from doppel import config, io
-from doppel.cli import script_main, stage_parser
+from doppel.stage import script_main, stage_parser
 from doppel.schemas import Message
 from doppel.segment import COLUMNS_READ, segment, summary
 

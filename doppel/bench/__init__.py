@@ -1,10 +1,10 @@
-"""`doppel bench prep|train`: rerunnable benchmarks that print their figures."""
+"""`doppel bench prep|train|serve`: rerunnable benchmarks that print their figures."""
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHES = {"prep": "doppel.bench.prep", "train": "doppel.bench.train"}
+BENCHES = {"prep": "doppel.bench.prep", "train": "doppel.bench.train", "serve": "doppel.bench.serve"}
 
 
 def main(argv: list[str] | None = None) -> int:

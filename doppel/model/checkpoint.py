@@ -1,0 +1,73 @@
+"""Checkpoints: the one place that says where the base is and whether a folder is a usable checkpoint.
+
+`resolve_checkpoint` gives the base dir to load (models/base for `base.checkpoint_dir: tiny`, else the user's
+litgpt checkpoint, used in place); `validate_checkpoint` and `validate_adapter` turn an incomplete folder into
+one InputError line. base, train, evaluate, chat and the twin all use these.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from doppel.config import BaseConfig
+from doppel.errors import InputError
+
+OUT_DIR = Path("models/base")
+REQUIRED_FILES = ("lit_model.pth", "model_config.yaml", "tokenizer_config.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
+ADAPTER_FILES = ("adapter.pth", "model_config.yaml")
+HINT = "run `dvc repro` or `dvc pull` first"
+
+
+def resolve_checkpoint(cfg: BaseConfig, out_dir: str | Path = OUT_DIR) -> Path:
+    """Absolute path of the base checkpoint dir to load: `out_dir` for `tiny`, else the user's checkpoint."""
+    if cfg.is_tiny:
+        return Path(out_dir).resolve()
+    return Path(os.path.expanduser(cfg.checkpoint_dir)).resolve()
+
+
+def validate_checkpoint(path: str | Path, what: str = "base.checkpoint_dir") -> Path:
+    """`path`, unless it is not a litgpt checkpoint dir (weights, config, tokenizer): then one InputError."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(path, f"{what}: not a directory (expected a litgpt checkpoint, e.g. from "
+                               "`litgpt download <repo>`, or `tiny`)")
+    missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
+    if not any((path / f).is_file() for f in TOKENIZER_FILES):
+        missing.append(" or ".join(TOKENIZER_FILES))
+    if missing:
+        raise InputError(path, f"{what}: not a complete litgpt checkpoint, missing {', '.join(missing)}"
+                               " (run `litgpt download <repo>`; a HF download needs `litgpt convert_to_litgpt`)")
+    return path
+
+
+def validate_adapter(path: str | Path) -> Path:
+    """The absolute adapter dir (what the train stage writes), or an InputError naming what is missing."""
+    path = Path(path).expanduser().resolve()
+    if not path.is_dir():
+        raise InputError(path, f"adapter not found; {HINT}")
+    for name in ADAPTER_FILES:
+        if not (path / name).is_file():
+            raise InputError(path / name, f"adapter file missing; {HINT}")
+    return path
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fingerprint(path: str | Path) -> dict[str, Any]:
+    """What identifies a (large) checkpoint without hashing gigabytes: small files hashed, weights by size."""
+    files = {}
+    for f in sorted(Path(path).iterdir()):
+        if not f.is_file():
+            continue
+        size = f.stat().st_size
+        files[f.name] = {"size": size, "sha256": sha256_file(f)} if size <= 16 << 20 else {"size": size}
+    return files

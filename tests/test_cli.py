@@ -1,0 +1,121 @@
+"""The `doppel` command: help, version, one flag vocabulary, and one-line errors (exit 2) for bad params,
+a missing project root and a device that is not there."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from conftest import ROOT, doppel
+from doppel import cli, config
+
+STAGES = list(cli.STAGES)
+
+
+def test_help_lists_every_stage_and_command():
+    proc = doppel("--help", check=True)
+    for name in [*cli.STAGES, *cli.COMMANDS]:
+        assert re.search(rf"^  {name} +\S", proc.stdout, re.M), name
+
+
+def test_version_is_the_package_version():
+    from importlib.metadata import version
+
+    proc = doppel("--version", check=True)
+    assert proc.stdout.strip() == f"doppel {version('doppel')}"
+
+
+def test_unknown_command_is_refused():
+    proc = doppel("ingset")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("doppel: unknown command 'ingset'")
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_every_stage_has_the_shared_flags_each_with_help(name):
+    proc = doppel(name, "--help", cwd=ROOT, check=True)
+    flags = re.findall(r"^  (--[a-z-]+)", proc.stdout, re.M)
+    assert "--params" in flags and "--output" in flags, proc.stdout
+    # argparse puts the help text on the flag's line or the next one: no flag may go without
+    blocks = re.split(r"\n(?=  -)", proc.stdout.split("options:", 1)[1])
+    for block in blocks[1:]:
+        words = block.split()
+        assert len(words) > 1 + block.split("\n")[0].count(" ") // 40, f"{name}: flag without help: {block!r}"
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_a_stage_run_outside_the_project_says_so(name, tmp_path):
+    proc = doppel(name, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"doppel {name}: error: {tmp_path}/stages/{name}.py: not found: run "
+                                   f"`doppel {name}` from the project root (the folder with dvc.yaml)")
+
+
+def test_chat_outside_the_project_names_the_params_file(tmp_path):
+    proc = doppel("chat", "--message", "hi", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("doppel chat: error: params.yaml: params file not found "
+                                   "(run doppel from the project root, or pass --params)")
+
+
+def project(tmp_path, section: str, key: str, value) -> None:
+    """A copy of the project's stages and params.yaml with one bad value."""
+    shutil.copytree(ROOT / "stages", tmp_path / "stages")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params[section][key] = value
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(params))
+
+
+BAD_VALUES = [
+    ("build", "val_share", 1.5, "build.val_share: input should be less than 1 (got 1.5)"),
+    ("build", "val_share", -0.2, "build.val_share: input should be greater than 0 (got -0.2)"),
+    ("build", "context_tokens", "abc", "build.context_tokens: input should be a valid integer"),
+    ("segment", "session_gap_hour", 24, "segment.session_gap_hour: unknown key (did you mean session_gap_hours?)"),
+    ("train", "batch_size", 7, "train.batch_size: must be a multiple of micro_batch_size (4) (got 7)"),
+    ("train", "schedule", "cosin", "train.schedule: input should be 'cosine', 'linear' or 'constant'"),
+    ("base", "checkpoint_dir", "", "base.checkpoint_dir: string should have at least 1 character"),
+    ("evaluate", "top_p", 0, "evaluate.top_p: input should be greater than 0 (got 0)"),
+    ("ingest", "chat_types", "personal_chat", "ingest.chat_types: input should be a valid list"),
+]
+
+
+@pytest.mark.parametrize("section,key,value,message", BAD_VALUES, ids=[f"{s}.{k}={v}" for s, k, v, _ in BAD_VALUES])
+def test_a_bad_value_is_one_line_naming_the_file_read(section, key, value, message, tmp_path):
+    project(tmp_path, section, key, value)
+    proc = doppel(section, "--params", "other.yaml", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"doppel {section}: error: other.yaml: {message}"), proc.stderr
+
+
+def test_chat_bad_value_and_flag_override_are_checked_alike(tmp_path):
+    project(tmp_path, "chat", "temperature", "abc")
+    proc = doppel("chat", "--params", "other.yaml", "--message", "hi", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("doppel chat: error: other.yaml: chat.temperature: input should be a valid number")
+    proc = doppel("chat", "--top-p", "7", "--message", "hi", cwd=ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("doppel chat: error: params.yaml: chat.top_p: input should be less than or equal to 1")
+
+
+def test_unknown_section_and_missing_key(tmp_path):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["bulid"] = {}
+    del params["build"]["val_share"]
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(config.InputError, match=r"p\.yaml: bulid: unknown section \(did you mean build\?\)"):
+        config.load("build", path)
+    del params["bulid"]
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(config.InputError, match=r"build\.val_share: missing"):
+        config.load("build", path)
+
+
+def test_every_section_of_the_project_params_is_valid():
+    data = config.read(ROOT / "params.yaml")
+    assert sorted(data) == sorted(config.SECTIONS)
+    for name in config.SECTIONS:
+        assert config.load(name, ROOT / "params.yaml") is not None
