@@ -5,39 +5,24 @@ trimmed from the oldest side to a token budget, so the reply itself is never cut
 """
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-
 import pandera.errors
 import polars as pl
 
-from doppel import params as params_mod
+from doppel.config import BuildConfig
 from doppel.errors import InputError
-from doppel.ingest import write_json
 from doppel.prompt import approx_tokens, approx_tokens_expr, line_expr
 from doppel.schemas import InstructionRow, Turn
-from doppel.segment import KEYS, read_parquet
+from doppel.segment import KEYS
 
-PARAM_DEFAULTS = {
-    "system_prompt": "A Telegram chat between Me and a friend.",
-    "context_tokens": 384,
-    "max_output_tokens": 256,
-    "min_context_turns": 1,
-    "val_share": 0.1,
-}
 # `session` numbers the sessions in time order: rows of one conversation share it (base and evaluate group by
 # it) without putting the contact's Telegram id or exact times into a dataset that is shared.
 ROW_KEYS = ["instruction", "input", "output", "session"]
 
 
-def instruction_rows(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, dict[str, int]]:
+def instruction_rows(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, dict[str, int]]:
     """Owner turns with their trimmed, labelled context. Returns rows and drops per reason."""
-    p = {**PARAM_DEFAULTS, **params}
-    system = p["system_prompt"]
-    budget = int(p["context_tokens"]) - (approx_tokens(system) + 1 if system else 0)
-    if budget <= 0:
-        raise InputError("params.yaml", "build.context_tokens leaves no room after the system prompt")
+    system = cfg.system_prompt
+    budget = cfg.context_tokens - (approx_tokens(system) + 1 if system else 0)  # > 0: BuildConfig checks
     t = turns.sort(*KEYS, "turn_index").with_row_index("g").with_columns(
         line=line_expr(),
         tok=approx_tokens_expr(line_expr()).cast(pl.Int64) + 1,  # + the newline; signed, for the target below
@@ -53,9 +38,10 @@ def instruction_rows(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, d
     owner = owner.with_columns(first=first.cast(pl.Int64)).with_columns(
         first=pl.min_horizontal(pl.max_horizontal("first", "start"), pl.col("g") - 1)
     )
-    no_context = owner.filter(pl.col("turn_index") < max(1, int(p["min_context_turns"])))
-    owner = owner.filter(pl.col("turn_index") >= max(1, int(p["min_context_turns"])))
-    too_long = approx_tokens_expr(pl.col("text")) > int(p["max_output_tokens"])
+    min_turns = max(1, cfg.min_context_turns)
+    no_context = owner.filter(pl.col("turn_index") < min_turns)
+    owner = owner.filter(pl.col("turn_index") >= min_turns)
+    too_long = approx_tokens_expr(pl.col("text")) > cfg.max_output_tokens
     long_rows = owner.filter(too_long)
     owner = owner.filter(~too_long)
     # A single context turn longer than the whole budget keeps its label and the end of its text.
@@ -121,11 +107,11 @@ def percentiles(values: pl.Series) -> dict[str, int]:
     return {**q, "max": int(values.max())}
 
 
-def build(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    p = {**PARAM_DEFAULTS, **params}
+def build(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Turns -> (train rows, val rows, report)."""
     Turn.validate(turns)
     check_roles(turns)
-    rows, dropped = instruction_rows(turns, p)
+    rows, dropped = instruction_rows(turns, cfg)
     if rows.is_empty():
         raise InputError("turns", "no training rows: no owner turn has context (are there conversations with "
                          "the owner replying to someone?)")
@@ -135,7 +121,7 @@ def build(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, pl.DataFrame
         cases = err.failure_cases
         raise InputError("dataset", f"{cases.height} row(s) fail the instruction schema: "
                          f"{sorted(set(cases['check'].cast(pl.String)))}") from None
-    train, val = split_by_time(rows, turns, float(p["val_share"]))
+    train, val = split_by_time(rows, turns, cfg.val_share)
     lengths = approx_tokens_expr(pl.col("instruction") + pl.col("output"))
     report = {
         "rows": {"train": train.height, "val": val.height},
@@ -149,12 +135,6 @@ def build(turns: pl.DataFrame, params: dict) -> tuple[pl.DataFrame, pl.DataFrame
     return train, val, report
 
 
-def write_rows(rows: pl.DataFrame, path: Path) -> None:
-    """A JSON array of row objects: what litgpt's JSON data module (and json.load) reads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows.select(ROW_KEYS).write_json(path)
-
-
 def summary(report: dict) -> str:
     r, d, tok = report["rows"], report["dropped"], report["tokens_approx"]
     return (
@@ -164,25 +144,3 @@ def summary(report: dict) -> str:
         f"  tokens (approx) p50 {tok['p50']} p90 {tok['p90']} p99 {tok['p99']} max {tok['max']}\n"
         f"  dropped: " + ", ".join(f"{k} {v:,}" for k, v in d.items())
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="doppel build", description=__doc__.split("\n")[0])
-    ap.add_argument("--input", type=Path, default=Path("data/interim/turns.parquet"))
-    ap.add_argument("--out-dir", type=Path, default=Path("data/processed"))
-    ap.add_argument("--report", type=Path, default=Path("reports/dataset.json"))
-    ap.add_argument("--params", type=Path, default=params_mod.PARAMS_FILE)
-    args = ap.parse_args(argv)
-    turns = read_parquet(args.input, list(Turn.to_schema().columns), Turn)
-    train, val, report = build(turns, params_mod.load("build", args.params))
-    write_rows(train, args.out_dir / "train.json")
-    write_rows(val, args.out_dir / "val.json")
-    write_json(args.report, report)
-    print(summary(report), file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    from doppel.cli import module_main
-
-    module_main("build")

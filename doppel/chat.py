@@ -12,106 +12,59 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable, TextIO
 
-from doppel import params as params_mod
-from doppel.prompt import render_context
+from doppel import config
+from doppel.model.checkpoint import HINT, resolve_checkpoint, validate_adapter, validate_checkpoint
+from doppel.model.conversation import Conversation
 
-DEFAULTS = {
-    "adapter": "models/adapter",
-    "max_new_tokens": 128,
-    "temperature": 0.8,
-    "top_k": 50,
-    "top_p": 0.95,
-    "seed": None,       # an int makes replies reproducible (reply n of a conversation uses seed + n)
-    "device": "auto",
-    "precision": None,
-    "context_tokens": None,  # conversation kept as context; null: build.context_tokens (what training saw)
-}
 COMMANDS = {"/reset": "forget the conversation so far", "/quit": "end the chat (also Ctrl-D)", "/help": "this list"}
-
-
-class Conversation:
-    """The running chat: turns (is_owner, text), oldest first, and how to ask the twin for the next reply."""
-
-    def __init__(self, twin, system: str = "", sampling: dict | None = None, context_tokens: int | None = None):
-        self.twin = twin
-        self.system = system
-        self.context_tokens = context_tokens
-        self.sampling = dict(sampling or {})
-        self.turns: list[tuple[bool, str]] = []
-        self.replies = 0
-
-    def reset(self) -> None:
-        self.turns.clear()
-        self.replies = 0
-
-    def prompt(self) -> str:
-        """The prompt for the next reply; the oldest turns are dropped (for good) until it fits."""
-        new = int(self.sampling.get("max_new_tokens") or self.twin.defaults["max_new_tokens"])
-        _, keep = self.twin._budget(new)
-        if self.context_tokens:
-            keep = min(keep, int(self.context_tokens))
-        while True:
-            prompt = self.twin.prompt_for(render_context(self.turns, self.system))
-            if len(self.turns) <= 1 or self.twin.count_tokens(prompt) <= keep:
-                return prompt  # a single over-long message is cut from the left by the twin itself
-            self.turns.pop(0)
-
-    def say(self, text: str, write: Callable[[str], object] = lambda s: None) -> str:
-        """Add the other person's message, stream the twin's reply through `write`, return it."""
-        self.turns.append((False, text))
-        seed = self.sampling.get("seed")
-        kwargs = {k: self.sampling.get(k) for k in ("max_new_tokens", "temperature", "top_k", "top_p")}
-        pieces: list[str] = []
-        try:
-            for piece in self.twin.stream(self.prompt(), seed=None if seed is None else int(seed) + self.replies, **kwargs):
-                pieces.append(piece)
-                write(piece)
-        finally:  # Ctrl-C mid-reply keeps what was said so far
-            reply = "".join(pieces)
-            self.replies += 1
-            if reply:
-                self.turns.append((True, reply))
-        return reply
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="doppel chat", description="Talk to the twin in the terminal.")
     p.add_argument("-m", "--message", help="reply to this one message and exit")
-    p.add_argument("--checkpoint", help="base litgpt checkpoint dir (default: the base stage's)")
-    p.add_argument("--adapter", help="LoRA adapter dir (default: params chat.adapter, models/adapter)")
+    p.add_argument("--base", type=Path,
+                   help="base checkpoint dir (default: the base stage's, from base.checkpoint_dir)")
+    p.add_argument("--adapter", help="LoRA adapter dir (default: chat.adapter)")
     p.add_argument("--no-adapter", action="store_true", help="the base model alone")
-    p.add_argument("--max-new-tokens", type=int)
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--top-k", type=int)
-    p.add_argument("--top-p", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", help="auto, cpu, cuda, ...")
-    p.add_argument("--precision", help="32-true, bf16-true, 16-true (default: bf16 on GPU, 32 on CPU)")
-    p.add_argument("--params", default=str(params_mod.PARAMS_FILE), help="params file (sections `chat`, `build`)")
+    p.add_argument("--max-new-tokens", type=int, help="longest reply, in tokens (default: chat.max_new_tokens)")
+    p.add_argument("--temperature", type=float, help="0: greedy (default: chat.temperature)")
+    p.add_argument("--top-k", type=int, help="sample from the k likeliest tokens (default: chat.top_k)")
+    p.add_argument("--top-p", type=float, help="nucleus sampling share (default: chat.top_p)")
+    p.add_argument("--seed", type=int, help="reproducible replies: reply n uses seed + n (default: chat.seed)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ... (default: chat.device)")
+    p.add_argument("--precision", help="32-true, bf16-true, 16-true (default: chat.precision; null: bf16 on GPU, "
+                                       "32-true on CPU)")
+    p.add_argument("--params", type=Path, default=config.PARAMS_FILE,
+                   help="params file: sections chat, build and base (default: params.yaml)")
     return p.parse_args(argv)
+
+
+SAMPLING_KEYS = ("max_new_tokens", "temperature", "top_k", "top_p", "seed")
+
+
+def load_twin(args: argparse.Namespace, cfg: config.ChatConfig):
+    """The base (--base, else the base stage's) + the adapter unless --no-adapter, checked before loading."""
+    from doppel.model.load import load
+
+    base = args.base or resolve_checkpoint(config.load("base", args.params))
+    base = validate_checkpoint(base.expanduser().resolve(), "base checkpoint", hint=HINT)
+    adapter = None if args.no_adapter else validate_adapter(cfg.adapter)
+    return load(base, adapter, device=cfg.device, precision=cfg.precision), base, adapter
 
 
 def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
-    cfg = {**DEFAULTS, **params_mod.load("chat", args.params)}
-    for key in ("adapter", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "device", "precision"):
-        if getattr(args, key) is not None:
-            cfg[key] = getattr(args, key)
-    build = params_mod.load("build", args.params)
-    system = build.get("system_prompt", "") or ""
-    context_tokens = cfg["context_tokens"] or build.get("context_tokens")
-
-    from doppel import twin as twin_mod
-
-    checkpoint = twin_mod.check_checkpoint(twin_mod.base_checkpoint(args.checkpoint, args.params))
-    adapter = None if args.no_adapter else twin_mod.check_adapter(cfg["adapter"])
-    twin = twin_mod.load(checkpoint, adapter, device=cfg["device"], precision=cfg["precision"])
-    chat = Conversation(twin, system, {k: cfg[k] for k in ("max_new_tokens", "temperature", "top_k", "top_p", "seed")},
-                        context_tokens)
+    flags = {k: getattr(args, k) for k in ("adapter", *SAMPLING_KEYS, "device", "precision")}
+    cfg = config.load("chat", args.params, overrides={k: v for k, v in flags.items() if v is not None})
+    build = config.load("build", args.params)
+    twin, checkpoint, adapter = load_twin(args, cfg)
+    chat = Conversation(twin, build.system_prompt, {k: getattr(cfg, k) for k in SAMPLING_KEYS},
+                        cfg.context_tokens or build.context_tokens)
 
     def write(piece: str) -> None:
         stdout.write(piece)
@@ -163,6 +116,6 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
 
 
 if __name__ == "__main__":
-    from doppel.cli import module_main
+    from doppel.cli import main as doppel_main
 
-    module_main("chat")
+    sys.exit(doppel_main(["chat", *sys.argv[1:]]))

@@ -80,6 +80,14 @@ class BuildConfig(Section):
     min_context_turns: NonNegInt
     val_share: Annotated[float, Field(gt=0, lt=1)]
 
+    @model_validator(mode="after")
+    def _room_for_context(self):
+        # the system prompt's line in build's token estimate (doppel.prompt.approx_tokens: UTF-8 bytes / 4)
+        system = (len(self.system_prompt.encode()) + 3) // 4 + 1 if self.system_prompt else 0
+        if self.context_tokens <= system:
+            raise _error("context_tokens", "leaves no room after the system prompt", self.context_tokens)
+        return self
+
 
 class FetchConfig(Section):
     out: str = Field(min_length=1)
@@ -121,6 +129,27 @@ class ChatConfig(SamplingConfig):
     context_tokens: Optional[PositiveInt]
 
 
+class ServeConfig(SamplingConfig):
+    """`doppel serve`: where it listens, which adapter, and the limits every request is held to."""
+    adapter: str = Field(min_length=1)
+    host: str = Field(min_length=1)
+    port: Annotated[int, Field(ge=0, le=65535)]
+    name: str = Field(min_length=1)
+    context_tokens: Optional[PositiveInt]
+    max_tokens_cap: PositiveInt
+    max_body_bytes: Annotated[int, Field(ge=1024)]
+    max_batch: PositiveInt
+    max_queue: PositiveInt
+    threads: NonNegInt
+
+    @model_validator(mode="after")
+    def _default_within_cap(self):
+        if self.max_new_tokens > self.max_tokens_cap:
+            raise _error("max_new_tokens", f"must be at most max_tokens_cap ({self.max_tokens_cap})",
+                         self.max_new_tokens)
+        return self
+
+
 class TinyConfig(Section):
     seed: int
     vocab_size: Annotated[int, Field(ge=300)]   # the 256 bytes, the special tokens and some merges
@@ -156,7 +185,7 @@ LORA_TARGETS = ("query", "key", "value", "projection", "mlp", "head")
 
 class TrainConfig(Section):
     lora_r: PositiveInt
-    lora_alpha: PositiveFloat
+    lora_alpha: PositiveInt | PositiveFloat  # an int stays an int: model_config.yaml writes it as given
     lora_dropout: Annotated[float, Field(ge=0, lt=1)]
     lora_targets: list[Literal[LORA_TARGETS]] = Field(min_length=1)  # type: ignore[valid-type]
     lr: PositiveFloat
@@ -204,6 +233,14 @@ class TrainConfig(Section):
         return self
 
 
+class ExportConfig(Section):
+    to: Literal["litgpt", "hf", "peft"]
+    out: Optional[str] = Field(min_length=1)
+    adapter: str = Field(min_length=1)
+    dtype: Literal["auto", "float32", "bfloat16", "float16"]
+    base_name: Optional[str] = Field(min_length=1)
+
+
 class _KeyError(ValueError):
     """A check across keys that names the key at fault (pydantic would name only the section)."""
 
@@ -219,7 +256,7 @@ def _error(key: str, message: str, value: Any) -> _KeyError:
 SECTIONS: dict[str, type[Section]] = {
     "sample": SampleConfig, "ingest": IngestConfig, "scrub": ScrubConfig, "segment": SegmentConfig,
     "build": BuildConfig, "fetch": FetchConfig, "evaluate": EvaluateConfig, "chat": ChatConfig,
-    "base": BaseConfig, "train": TrainConfig,
+    "base": BaseConfig, "train": TrainConfig, "serve": ServeConfig, "export": ExportConfig,
 }
 S = TypeVar("S", bound=Section)
 

@@ -105,7 +105,7 @@ class InstructionRow(pa.DataFrameModel):
 
     @pa.dataframe_check(name="no_unredacted_pii")
     def no_unredacted_pii(cls, data) -> pl.LazyFrame:
-        from doppel.scrub import PII_PATTERN
+        from doppel.redact.patterns import PII_PATTERN
 
         return data.lazyframe.select(
             ~(pl.col("instruction") + "\n" + pl.col("input") + "\n" + pl.col("output"))

@@ -6,7 +6,7 @@ a litgpt checkpoint path is validated and pointed to (models/base/base.json), ne
 import sys
 
 from doppel import config, io
-from doppel.cli import script_main, stage_parser
+from doppel.stage import script_main, stage_parser
 from doppel.model.base import prepare, summary
 
 

@@ -53,13 +53,17 @@ def make_dvc_repo(path: Path, params_overrides: dict | None = None) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
         shutil.copy(ROOT / name, path / name)
-    shutil.copytree(ROOT / "stages", path / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    for code in ("stages", "doppel"):  # the stage scripts, and the library files dvc.yaml lists as their deps
+        shutil.copytree(ROOT / code, path / code, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(BUNDLED_SAMPLE, path / "data" / "sample")
     if params_overrides:
         params = yaml.safe_load((path / "params.yaml").read_text())
         for dotted, value in params_overrides.items():
-            section, key = dotted.split(".", 1)
-            params.setdefault(section, {})[key] = value
+            *where, key = dotted.split(".")
+            node = params
+            for name in where:
+                node = node.setdefault(name, {})
+            node[key] = value
         (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     run("git", "init", "-q", cwd=path)
     run("git", "config", "user.email", "test@doppel", cwd=path)

@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from doppel import base
-from doppel.errors import InputError
+from conftest import ROOT, cfg
+from doppel import config
 from doppel.bench.train import write_dataset
+from doppel.cli import main as doppel_main
+from doppel.errors import InputError
+from doppel.model import checkpoint, tiny
+from doppel.model.base import prepare
 
 TINY = {"vocab_size": 600, "n_layer": 2, "n_embd": 64, "n_head": 4, "intermediate_size": 128,
         "block_size": 256, "pretrain_steps": 6, "pretrain_seq": 64, "pretrain_batch": 4, "seed": 3}
@@ -27,10 +31,11 @@ def built(tmp_path_factory):
     rows = json.loads((data / "train.json").read_text())
     rows[0]["output"] = "Привет, как дела? 🙂"  # any text encodes: byte-level BPE
     (data / "train.json").write_text(json.dumps(rows, ensure_ascii=False))
-    params = {"base": {"checkpoint_dir": "tiny", "tiny": TINY}}
-    info = base.run(params, data, root / "a", log=lambda s: None)
-    base.run(params, data, root / "b", log=lambda s: None)
-    return {"root": root, "data": data, "a": root / "a", "b": root / "b", "info": info, "params": params}
+    params = cfg("base", checkpoint_dir="tiny", tiny=TINY)
+    info = prepare(params, rows, root / "a", log=lambda s: None)
+    prepare(params, rows, root / "b", log=lambda s: None)
+    return {"root": root, "data": data, "rows": rows, "a": root / "a", "b": root / "b", "info": info,
+            "params": params}
 
 
 def test_tiny_base_is_a_valid_litgpt_checkpoint(built):
@@ -70,23 +75,23 @@ def test_session_documents_keep_each_line_once():
         {"instruction": "Sys\nThem: hi\nMe: hello\nThem: how are you", "output": "fine", "session": 0},
         {"instruction": "Sys\nThem: yo", "output": "hey", "session": 1},
     ]
-    assert base.session_documents(rows) == ["Sys\nThem: hi\nMe: hello\nThem: how are you\nMe: fine",
+    assert tiny.session_documents(rows) == ["Sys\nThem: hi\nMe: hello\nThem: how are you\nMe: fine",
                                             "Sys\nThem: yo\nMe: hey"]
 
 
 def test_external_checkpoint_is_pointed_to_not_copied(built, tmp_path, monkeypatch):
     ckpt = built["a"].resolve()
     out = tmp_path / "models" / "base"
-    info = base.run({"base": {"checkpoint_dir": str(ckpt)}}, built["data"], out, log=lambda s: None)
+    info = prepare(cfg("base", checkpoint_dir=str(ckpt)), None, out, log=lambda s: None)
     assert sorted(p.name for p in out.iterdir()) == ["base.json"]
     pointer = json.loads((out / "base.json").read_text())
     assert pointer["kind"] == "external" and pointer["checkpoint_dir"] == str(ckpt)
     assert pointer["files"]["lit_model.pth"]["size"] == (ckpt / "lit_model.pth").stat().st_size
     assert info["kind"] == "external"
-    assert base.resolve_checkpoint({"base": {"checkpoint_dir": str(ckpt)}}) == ckpt
+    assert checkpoint.resolve_checkpoint(cfg("base", checkpoint_dir=str(ckpt))) == ckpt
     monkeypatch.chdir(tmp_path)
-    assert base.resolve_checkpoint({"base": {"checkpoint_dir": "tiny"}}) == (tmp_path / "models" / "base").resolve()
-    assert base.resolve_checkpoint({}) == (tmp_path / "models" / "base").resolve()
+    assert checkpoint.resolve_checkpoint(cfg("base", checkpoint_dir="tiny")) == (tmp_path / "models" / "base").resolve()
+    assert checkpoint.resolve_checkpoint(cfg("base")) == (tmp_path / "models" / "base").resolve()
 
 
 def test_incomplete_checkpoint_is_a_clear_error(built, tmp_path):
@@ -94,14 +99,42 @@ def test_incomplete_checkpoint_is_a_clear_error(built, tmp_path):
     bad.mkdir()
     (bad / "model_config.yaml").write_text("name: x\n")
     with pytest.raises(InputError, match="missing lit_model.pth.*tokenizer_config.json"):
-        base.run({"base": {"checkpoint_dir": str(bad)}}, built["data"], tmp_path / "out", log=lambda s: None)
+        prepare(cfg("base", checkpoint_dir=str(bad)), None, tmp_path / "out", log=lambda s: None)
     with pytest.raises(InputError, match="not a directory"):
-        base.run({"base": {"checkpoint_dir": str(tmp_path / "nope")}}, built["data"], tmp_path / "out",
-                 log=lambda s: None)
-    with pytest.raises(InputError, match="unknown keys"):
-        base.base_params({"base": {"tiny": {"layers": 3}}})
+        prepare(cfg("base", checkpoint_dir=str(tmp_path / "nope")), None, tmp_path / "out", log=lambda s: None)
+    with pytest.raises(InputError, match=r"base\.tiny\.layers: unknown key"):
+        cfg("base", tiny={"layers": 3})
 
 
-def test_missing_dataset_is_a_clear_error(tmp_path):
-    with pytest.raises(InputError, match="dataset file not found"):
-        base.run({"base": {"checkpoint_dir": "tiny", "tiny": TINY}}, tmp_path, tmp_path / "out", log=lambda s: None)
+def test_missing_dataset_is_a_clear_error(tmp_path, capsys):
+    params = tmp_path / "params.yaml"
+    params.write_text((ROOT / "params.yaml").read_text())
+    code = doppel_main(["base", "--input", str(tmp_path), "--output", str(tmp_path / "out"), "--params", str(params)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "dataset file not found" in err[0] and err[0].startswith("doppel base: error:")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(InputError, match="no rows"):
+        prepare(cfg("base", tiny=TINY), [], tmp_path / "out", log=lambda s: None)
+
+
+def test_stage_script_writes_the_checkpoint(built, tmp_path):
+    """`python stages/base.py` (what dvc.yaml runs) builds the same checkpoint as the library call."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["base"]["tiny"].update(TINY)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
+    out = tmp_path / "models" / "base"
+    proc = subprocess.run([sys.executable, str(ROOT / "stages" / "base.py"), "--input", str(built["data"]),
+                           "--output", str(out), "--params", str(tmp_path / "params.yaml")],
+                          capture_output=True, text=True, cwd=tmp_path, env={**__import__("os").environ,
+                                                                            "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and "pre-trained" in proc.stderr
+    for name in ("lit_model.pth", "tokenizer.json", "tokenizer_config.json", "model_config.yaml", "base.json"):
+        assert sha(out / name) == sha(built["a"] / name), name
+    assert config.load("base", tmp_path / "params.yaml").tiny.n_layer == 2

@@ -1,4 +1,4 @@
-"""stages.chat: one-shot and interactive conversation with the twin, errors as one line."""
+"""doppel.chat: one-shot and interactive conversation with the twin, errors as one line."""
 from __future__ import annotations
 
 import io
@@ -33,15 +33,16 @@ def setup(tmp_path_factory):
     ck = F.make_checkpoint(root / "base")
     ad = F.make_adapter(ck, root / "adapter")
     params = root / "params.yaml"
-    params.write_text(yaml.safe_dump({
-        "build": {"system_prompt": F.SYSTEM},
-        "chat": {"max_new_tokens": 12, "temperature": 0.9, "top_k": 40, "top_p": 0.95, "seed": 3}}))
+    values = yaml.safe_load((REPO / "params.yaml").read_text())
+    values["build"]["system_prompt"] = F.SYSTEM
+    values["chat"].update({"max_new_tokens": 12, "temperature": 0.9, "top_k": 40, "top_p": 0.95, "seed": 3})
+    params.write_text(yaml.safe_dump(values, allow_unicode=True))
     return ck, ad, params
 
 
 def args(setup, *extra: str) -> list[str]:
     ck, ad, params = setup
-    return ["--checkpoint", str(ck), "--adapter", str(ad), "--params", str(params), *extra]
+    return ["--base", str(ck), "--adapter", str(ad), "--params", str(params), *extra]
 
 
 def in_process(setup, stdin: str, *extra: str) -> tuple[int, str, str]:
@@ -82,24 +83,24 @@ def test_interactive_reset_quit_and_eof(setup):
 
 
 def test_context_is_trimmed_from_the_oldest_turn(setup):
-    from doppel import twin as twin_mod
+    from doppel.model.load import load
 
     ck, ad, _ = setup
-    conv = chat.Conversation(twin_mod.load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 16, "seed": 1})
+    conv = chat.Conversation(load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 16, "seed": 1})
     for i in range(40):
         conv.say(f"Message number {i} about coffee and movies tonight")
     prompt = conv.prompt()
-    _, keep = conv.twin._budget(16)
+    _, keep = conv.twin.budget(16)
     assert conv.twin.count_tokens(prompt) <= keep
     assert prompt.startswith(F.SYSTEM) and "Message number 39" in prompt and "Message number 0 " not in prompt
     assert prompt.endswith("\nMe:")
 
 
 def test_context_budget_param_keeps_the_conversation_as_short_as_in_training(setup):
-    from doppel import twin as twin_mod
+    from doppel.model.load import load
 
     ck, ad, _ = setup
-    conv = chat.Conversation(twin_mod.load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 4, "seed": 1},
+    conv = chat.Conversation(load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 4, "seed": 1},
                              context_tokens=80)
     for i in range(6):
         conv.say(f"Message number {i} about coffee and movies tonight")
@@ -110,10 +111,47 @@ def test_context_budget_param_keeps_the_conversation_as_short_as_in_training(set
 
 def test_missing_adapter_exits_2_with_one_line(setup, tmp_path):
     ck, _, params = setup
-    proc = cli(["--checkpoint", str(ck), "--adapter", str(tmp_path / "nope"), "--params", str(params),
+    proc = cli(["--base", str(ck), "--adapter", str(tmp_path / "nope"), "--params", str(params),
                 "--message", "hi"])
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("doppel chat: error:") and "dvc pull" in lines[0]
     with pytest.raises(InputError, match="base checkpoint"):
-        chat.main(["--checkpoint", str(tmp_path / "no_base"), "--no-adapter", "--message", "hi"])
+        chat.main(["--base", str(tmp_path / "no_base"), "--no-adapter", "--message", "hi"])
+
+
+def test_context_tokens_null_falls_back_to_the_build_budget(setup, tmp_path, monkeypatch):
+    ck, ad, params = setup
+    captured = {}
+
+    class Spy(chat.Conversation):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            captured["context_tokens"] = self.context_tokens
+            captured["system"] = self.system
+
+    monkeypatch.setattr(chat, "Conversation", Spy)
+    values = yaml.safe_load(params.read_text())
+    values["build"]["context_tokens"] = 77
+    for context, expected in [(None, 77), (50, 50)]:
+        values["chat"]["context_tokens"] = context
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(values, allow_unicode=True))
+        code = chat.main(["--base", str(ck), "--adapter", str(ad), "--params", str(tmp_path / "params.yaml"),
+                          "--message", "hi"], stdout=io.StringIO(), stderr=io.StringIO())
+        assert code == 0 and captured == {"context_tokens": expected, "system": F.SYSTEM}
+
+
+def test_bad_flags_and_missing_params_are_one_line(setup, tmp_path):
+    ck, ad, params = setup
+    bad = [(["--device", "gpu0"], "not a device"), (["--top-p", "2"], "chat.top_p"),
+           (["--precision", "64-true"], "chat.precision")]
+    if not torch.cuda.is_available():
+        bad.append((["--device", "cuda"], "no cuda device on this machine"))
+    for extra, needle in bad:
+        proc = cli(args(setup, "--message", "hi", *extra))
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and needle in lines[0], proc.stderr
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "doppel.cli", "chat", "--base", str(ck), "--message", "hi"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert proc.returncode == 2 and "run doppel from the project root" in proc.stderr

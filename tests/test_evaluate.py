@@ -1,13 +1,18 @@
-"""stages.evaluate: metrics file, samples report, style and authorship pieces."""
+"""doppel.evaluation and stages/evaluate.py: metrics file, samples report, style and authorship pieces."""
 from __future__ import annotations
 
 import json
+import runpy
 
 import pytest
 import yaml
 
 import twin_fixtures as F
-from doppel import evaluate as ev
+from conftest import ROOT
+from doppel.cli import main as doppel_main
+from doppel.errors import InputError
+from doppel.evaluation import rows, style
+from doppel.evaluation.authorship import Authorship
 
 REQUIRED = {"val_loss_base", "val_loss_tuned", "ppl_base", "ppl_tuned", "style_gap_closed", "authorship_ratio",
             "authorship_ratio_base"}
@@ -20,18 +25,22 @@ def setup(tmp_path_factory):
     ad = F.make_adapter(ck, root / "adapter")
     train, val = F.write_dataset(root, n_train=80, n_val=15)
     params = root / "params.yaml"
-    params.write_text(yaml.safe_dump({"evaluate": {"generate_rows": 12, "max_new_tokens": 16, "batch_size": 8,
-                                                   "samples": 3, "seed": 7, "threads": 1}}))
+    values = yaml.safe_load((ROOT / "params.yaml").read_text())
+    values["evaluate"].update({"generate_rows": 12, "max_new_tokens": 16, "batch_size": 8, "samples": 3, "seed": 7,
+                               "threads": 1})
+    params.write_text(yaml.safe_dump(values, allow_unicode=True))
     return root, ck, ad, train, val, params
 
 
 def run(setup, name: str, capsys) -> tuple[dict, str, str]:
     root, ck, ad, train, val, params = setup
     metrics, samples = root / name / "eval.json", root / name / "samples.md"
-    code = ev.main(["--checkpoint", str(ck), "--adapter", str(ad), "--train", str(train), "--val", str(val),
-                    "--metrics", str(metrics), "--samples", str(samples), "--params", str(params)])
+    code = doppel_main(["evaluate", "--base", str(ck), "--adapter", str(ad), "--input", str(train.parent),
+                        "--output", str(metrics), "--samples", str(samples), "--params", str(params)])
     assert code == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.out == ""  # the summary goes to stderr
+    out = captured.err
     return json.loads(metrics.read_text()), metrics.read_text() + samples.read_text(), out
 
 
@@ -51,42 +60,69 @@ def test_writes_metrics_and_samples_deterministically(setup, capsys):
     assert again == files
 
 
-def test_missing_adapter_is_an_input_error(setup, tmp_path):
+def test_missing_adapter_is_an_input_error(setup, tmp_path, capsys):
     root, ck, _, train, val, params = setup
-    with pytest.raises(ev.InputError, match="dvc repro"):
-        ev.main(["--checkpoint", str(ck), "--adapter", str(tmp_path / "none"), "--train", str(train),
-                 "--val", str(val), "--params", str(params)])
+    argv = ["evaluate", "--base", str(ck), "--adapter", str(tmp_path / "none"), "--input", str(train.parent),
+            "--output", str(tmp_path / "eval.json"), "--params", str(params)]
+    assert doppel_main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("doppel evaluate: error:") and "dvc repro" in err[0]
+    assert not (tmp_path / "eval.json").exists()
+    stage = runpy.run_path(str(ROOT / "stages" / "evaluate.py"), run_name="test")
+    with pytest.raises(InputError, match="dvc repro"):
+        stage["main"](argv[1:])
+
+
+def test_flags_override_params_and_are_validated(setup, tmp_path, capsys):
+    root, ck, ad, train, val, params = setup
+    base = ["evaluate", "--base", str(ck), "--adapter", str(ad), "--input", str(train.parent),
+            "--output", str(tmp_path / "eval.json"), "--samples", str(tmp_path / "s.md"), "--params", str(params)]
+    assert doppel_main([*base, "--generate-rows", "-1"]) == 2
+    assert "evaluate.generate_rows" in capsys.readouterr().err
+    assert doppel_main([*base, "--device", "gpu0"]) == 2
+    assert "not a device" in capsys.readouterr().err
+    assert doppel_main([*base, "--generate-rows", "2", "--precision", "32-true"]) == 0
+    assert json.loads((tmp_path / "eval.json").read_text())["generated_rows"] == 2
+
+
+def test_empty_val_split_is_an_input_error(setup, tmp_path, capsys):
+    root, ck, ad, train, val, params = setup
+    (tmp_path / "train.json").write_text(train.read_text())
+    (tmp_path / "val.json").write_text("[]")
+    assert doppel_main(["evaluate", "--base", str(ck), "--adapter", str(ad), "--input", str(tmp_path),
+                        "--output", str(tmp_path / "eval.json"), "--params", str(params)]) == 2
+    assert "val split is empty" in capsys.readouterr().err
 
 
 def test_context_turns_and_other_lines():
     inst = F.render_context([(False, "Hi!"), (True, "привет\nкак ты"), (False, "Fine?")], F.SYSTEM)
-    assert ev.context_turns(inst) == [("Them", "Hi!"), ("Me", "привет\nкак ты"), ("Them", "Fine?")]
-    rows = [{"instruction": inst, "output": "x", "session": 3},
+    assert rows.context_turns(inst) == [("Them", "Hi!"), ("Me", "привет\nкак ты"), ("Them", "Fine?")]
+    rows_ = [{"instruction": inst, "output": "x", "session": 3},
             {"instruction": inst + "\nMe: x\nThem: Bye", "output": "y", "session": 3}]
-    assert ev.other_lines(rows) == ["Hi!", "Fine?", "Bye"]
+    assert rows.other_lines(rows_) == ["Hi!", "Fine?", "Bye"]
 
 
 def test_catchphrases_are_the_owners_overrepresented_ngrams():
     owner = ["ну такое бро", "ахах ну такое", "да ладно бро", "ну такое", "ok fine"] * 4
     others = ["ok fine", "are you sure", "ok see you", "fine"] * 5
-    found = ev.catchphrases(owner, others, k=3, min_share=0.0)
+    found = style.catchphrases(owner, others, k=3, min_share=0.0)
     assert found[0] == "ну такое" and "бро" in found
     assert "ok" not in found and "fine" not in found
 
 
 def test_style_features_and_gap():
-    f = ev.features("привет!! как дела... 😂", ["как дела"])
+    f = style.features("привет!! как дела... 😂", ["как дела"])
     assert f["lower_start"] == 1 and f["exclaim"] == 1 and f["ellipsis"] == 1 and f["question"] == 0
     assert f["emoji"] == 1 and f["cyrillic"] == 1 and f["catchphrase"] == 1 and f["words"] == 4
-    owner = ev.profile(["лол да", "ну лол"], ["лол"])
-    far = ev.profile(["Hello there!", "What?"], ["лол"])
-    scale = ev.spreads(["лол да", "Hello there!", "What?", "ну лол"], ["лол"])
-    assert ev.style_distance(owner, owner, scale) == 0
-    assert ev.style_distance(far, owner, scale) > 0
+    owner = style.profile(["лол да", "ну лол"], ["лол"])
+    far = style.profile(["Hello there!", "What?"], ["лол"])
+    scale = style.spreads(["лол да", "Hello there!", "What?", "ну лол"], ["лол"])
+    assert style.style_distance(owner, owner, scale) == 0
+    assert style.style_distance(far, owner, scale) > 0
 
 
 def test_authorship_classifier_separates_speakers():
-    clf = ev.Authorship([F.owner_line(r) for r in [__import__("random").Random(i) for i in range(200)]],
+    clf = Authorship([F.owner_line(r) for r in [__import__("random").Random(i) for i in range(200)]],
                         [F.other_line(r) for r in [__import__("random").Random(i) for i in range(200)]])
     assert clf.is_owner("короче щас кофе лол") and not clf.is_owner("What are you doing tonight?")
     assert not clf.is_owner("   ")

@@ -1,4 +1,4 @@
-"""`doppel fetch` (stages/fetch.py).
+"""`doppel fetch` (doppel/telegram/fetch).
 
 Telegram's servers cannot be reached from here, so the few client calls fetch makes are faked at the
 narrowest boundary: `FakeClient` provides `get_me`, `takeout(...)` (an async context manager whose proxy has
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import stat
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -25,8 +26,15 @@ import pytest
 from telethon import errors, utils
 from telethon.tl import types
 
-from doppel import cli, fetch
+from doppel import cli
 from doppel.errors import InputError
+from doppel.telegram.fetch import command as fetch_command
+from doppel.telegram.fetch import dialogs as fetch_dialogs
+from doppel.telegram.fetch import export as fetch_export
+from doppel.telegram.fetch import fetcher as fetch_fetcher
+from doppel.telegram.fetch import media as fetch_media
+from doppel.telegram.fetch import session as fetch_session
+from tests.conftest import ROOT, cfg
 
 REPO = Path(__file__).resolve().parents[1]
 ME = types.User(id=42, is_self=True, first_name="Me", last_name="Owner")
@@ -148,8 +156,8 @@ _nosleep.calls = 0
 
 
 def run_fetch(client, out, **params):
-    p = {**fetch.PARAM_DEFAULTS, "batch_size": 4, **params}
-    return asyncio.run(fetch.fetch(client, out, p, sleep=_nosleep, log=open(os.devnull, "w")))
+    return asyncio.run(fetch_fetcher.fetch(client, out, cfg("fetch", batch_size=4, **params), sleep=_nosleep,
+                                           log=open(os.devnull, "w")))
 
 
 def read_chat(path):
@@ -210,7 +218,7 @@ def test_skip_limit_and_groups(tmp_path):
 
 def test_message_shapes_match_the_desktop_export():
     """Media, forwards, service messages and text entities map to the Desktop export's keys."""
-    ctx = fetch.Context(fetch.ChatInfo(1001, 1001, "personal_chat", "Alice Smith", ALICE), ME,
+    ctx = fetch_export.Context(fetch_dialogs.ChatInfo(1001, 1001, "personal_chat", "Alice Smith", ALICE), ME,
                         {"user42": "Me Owner", "user1001": "Alice Smith"})
 
     def doc(*attrs, mime="application/octet-stream"):
@@ -239,18 +247,18 @@ def test_message_shapes_match_the_desktop_export():
                                   total_voters=2))
 
     def one(media=None, text="", **kw):
-        return fetch.export_message(msg(5, ALICE, False, text, media=media, **kw), ctx)
+        return fetch_export.export_message(msg(5, ALICE, False, text, media=media, **kw), ctx)
 
     s = one(sticker)
-    assert (s["media_type"], s["sticker_emoji"], s["file"]) == ("sticker", "😀", fetch.NOT_INCLUDED)
+    assert (s["media_type"], s["sticker_emoji"], s["file"]) == ("sticker", "😀", fetch_media.NOT_INCLUDED)
     assert "mime_type" not in s
     assert one(voice)["media_type"] == "voice_message" and one(voice)["duration_seconds"] == 3
     assert one(song)["media_type"] == "audio_file" and one(song)["performer"] == "Band"
     assert one(round_video)["media_type"] == "video_message"
     assert one(gif)["media_type"] == "animation"
     assert one(video)["media_type"] == "video_file" and one(video)["width"] == 1280
-    assert "media_type" not in one(pdf) and one(pdf)["file"] == fetch.NOT_INCLUDED
-    assert one(photo, "look")["photo"] == fetch.NOT_INCLUDED and one(photo, "look")["text"] == "look"
+    assert "media_type" not in one(pdf) and one(pdf)["file"] == fetch_media.NOT_INCLUDED
+    assert one(photo, "look")["photo"] == fetch_media.NOT_INCLUDED and one(photo, "look")["text"] == "look"
     assert one(contact)["contact_information"]["phone_number"] == "+15551234567"
     assert one(geo)["location_information"] == {"latitude": 52.5, "longitude": 13.4}
     assert one(poll)["poll"] == {"question": "Lunch?", "closed": False, "total_voters": 2, "answers": [
@@ -271,7 +279,7 @@ def test_message_shapes_match_the_desktop_export():
         {"type": "plain", "text": "👋 call "}, {"type": "phone", "text": "+1 555 0100"},
         {"type": "plain", "text": " or "}, {"type": "email", "text": "a@b.io"}]
 
-    call = fetch.export_message(types.MessageService(
+    call = fetch_export.export_message(types.MessageService(
         id=6, peer_id=types.PeerUser(1001), date=T0, out=True,
         action=types.MessageActionPhoneCall(call_id=1, duration=61,
                                             reason=types.PhoneCallDiscardReasonHangup())), ctx)
@@ -297,7 +305,7 @@ def test_flood_wait_mid_chat_waits_and_continues(tmp_path, baseline):
 def test_flood_wait_too_long_stops_with_one_line(tmp_path):
     client = FakeClient(standard_chats())
     client.faults[(1001, 19)] = errors.FloodWaitError(request=None, capture=50_000)
-    with pytest.raises(fetch.Stop, match="rerun `doppel fetch`"):
+    with pytest.raises(fetch_fetcher.Stop, match="rerun `doppel fetch`"):
         run_fetch(client, tmp_path, max_flood_wait_s=3600)
     _, rows = read_chat(tmp_path / "chat_1001.jsonl")
     assert [r["id"] for r in rows] == list(range(1, 19, 2))  # what came before is kept
@@ -375,7 +383,7 @@ def test_stale_takeout_from_a_killed_run_is_closed(tmp_path):
 def test_takeout_init_delay_tells_what_to_do(tmp_path):
     client = FakeClient(standard_chats())
     client.takeout_delay = 86400
-    with pytest.raises(fetch.Stop, match="allow the export"):
+    with pytest.raises(fetch_fetcher.Stop, match="allow the export"):
         run_fetch(client, tmp_path)
 
 
@@ -384,15 +392,16 @@ def test_takeout_init_delay_tells_what_to_do(tmp_path):
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    """No real credentials or config: XDG_CONFIG_HOME in tmp, cwd in tmp (no params.yaml)."""
-    cfg = tmp_path / "config"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg))
+    """No real credentials or config: XDG_CONFIG_HOME in tmp, cwd in tmp with the project's params.yaml."""
+    config_home = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
     monkeypatch.delenv("TELEGRAM_API_ID", raising=False)
     monkeypatch.delenv("TELEGRAM_API_HASH", raising=False)
     work = tmp_path / "work"
     work.mkdir()
+    shutil.copy(ROOT / "params.yaml", work / "params.yaml")
     monkeypatch.chdir(work)
-    return cfg
+    return config_home
 
 
 def test_missing_credentials_one_line_exit_2(env, capsys):
@@ -401,17 +410,28 @@ def test_missing_credentials_one_line_exit_2(env, capsys):
     assert rc == 2 and err.count("\n") == 1 and "my.telegram.org" in err and "TELEGRAM_API_ID" in err
 
 
+def test_params_missing_or_bad_flag_one_line_exit_2(env, capsys):
+    rc = cli.main(["fetch", "--out", "out", "--limit-chats", "0"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "fetch.limit_chats" in err
+    os.remove("params.yaml")
+    rc = cli.main(["fetch", "--out", "out"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "params.yaml" in err
+    assert not Path("out").exists()
+
+
 def test_credentials_from_env_or_config_file(env, monkeypatch):
     (env / "doppel").mkdir(parents=True)
     (env / "doppel" / "telegram.toml").write_text('api_id = 123\napi_hash = "abc"\n')
     os.chmod(env / "doppel" / "telegram.toml", 0o600)
-    assert fetch.load_credentials() == (123, "abc")
+    assert fetch_session.load_credentials() == (123, "abc")
     monkeypatch.setenv("TELEGRAM_API_ID", "77")
     monkeypatch.setenv("TELEGRAM_API_HASH", "ff")
-    assert fetch.load_credentials() == (77, "ff")
+    assert fetch_session.load_credentials() == (77, "ff")
     monkeypatch.setenv("TELEGRAM_API_ID", "not-a-number")
     with pytest.raises(InputError, match="api_id must be a number"):
-        fetch.load_credentials()
+        fetch_session.load_credentials()
 
 
 def test_session_inside_a_repo_is_refused(env, tmp_path, capsys, monkeypatch):
@@ -421,10 +441,10 @@ def test_session_inside_a_repo_is_refused(env, tmp_path, capsys, monkeypatch):
     (repo / ".git").mkdir(parents=True)
     for inside in (repo / "sub" / "me.session", REPO / "telethon.session", REPO / "data" / "x"):
         with pytest.raises(InputError, match="outside the git repository"):
-            fetch.resolve_session(inside, Path("out"))
+            fetch_session.resolve_session(inside, Path("out"))
         assert not inside.exists()
     with pytest.raises(InputError, match="output folder"):
-        fetch.resolve_session(tmp_path / "work" / "out" / "s.session", Path("out"))
+        fetch_session.resolve_session(tmp_path / "work" / "out" / "s.session", Path("out"))
     rc = cli.main(["fetch", "--out", "out", "--session", str(repo / "me.session")])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and not (repo / "me.session").exists()
@@ -443,9 +463,9 @@ def test_session_modes_and_end_to_end_main(env, tmp_path, monkeypatch, capsys):
         made["session"] = session
         return FakeClient(standard_chats())
 
-    monkeypatch.setattr(fetch, "make_client", fake_make_client)
-    monkeypatch.setattr(fetch, "SLEEP", _nosleep)
-    assert fetch.main(["--out", "out"]) == 0
+    monkeypatch.setattr(fetch_command, "make_client", fake_make_client)
+    monkeypatch.setattr(fetch_command, "SLEEP", _nosleep)
+    assert fetch_command.main(["--out", "out"]) == 0
     session = made["session"]
     assert session == env / "doppel" / "telethon.session"
     assert stat.S_IMODE(session.stat().st_mode) == 0o600
@@ -454,12 +474,12 @@ def test_session_modes_and_end_to_end_main(env, tmp_path, monkeypatch, capsys):
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     for p in out.glob("chat_*.jsonl"):
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
-    assert "2 chat(s), 30 messages" in capsys.readouterr().out
+    assert "2 chat(s), 30 messages" in capsys.readouterr().err  # the summary goes to stderr
     assert not list(out.rglob("*.session"))
 
     client = FakeClient(standard_chats())
     client.takeout_delay = 3600
-    monkeypatch.setattr(fetch, "make_client", lambda *a: client)
+    monkeypatch.setattr(fetch_command, "make_client", lambda *a: client)
     assert cli.main(["fetch", "--out", "out"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "allow the export" in err
@@ -506,7 +526,7 @@ def equivalence_chat():
         msg(18, ALICE, False, "", media=voice),
         msg(20, ALICE, True, "see 👀 this now", entities=[types.MessageEntityBold(offset=6, length=4)]),
     ]
-    nf = fetch.NOT_INCLUDED
+    nf = fetch_media.NOT_INCLUDED
     desktop_msgs = [
         {"id": 10, "type": "message", **d(10), **al, "text": "Hi there",
          "text_entities": [{"type": "plain", "text": "Hi there"}]},
@@ -555,8 +575,8 @@ def test_ingest_reads_fetch_output_like_a_desktop_export(tmp_path):
 
     cols = ["chat_id", "chat_type", "message_id", "ts", "sender_id", "is_owner", "text", "kind", "reply_to",
             "forwarded", "drop_reason", "pii_hints"]
-    ours, _ = ingest.read_exports([tmp_path / "telethon"], {})
-    theirs, _ = ingest.read_exports([tmp_path / "desktop"], {})
+    ours, _ = ingest.read_exports([tmp_path / "telethon"], cfg("ingest"))
+    theirs, _ = ingest.read_exports([tmp_path / "desktop"], cfg("ingest"))
     ours, theirs = ours.select(cols).sort("chat_id", "message_id"), theirs.select(cols).sort("chat_id", "message_id")
     assert ours.height == len(alice_d) + len(bob_d)
     assert ours.to_dicts() == theirs.to_dicts()
@@ -569,7 +589,7 @@ def test_ingest_reads_fetch_output_like_a_desktop_export(tmp_path):
 def test_connection_lost_is_one_line_and_resumable(tmp_path, baseline):
     client = FakeClient(standard_chats())
     client.faults[(1001, 21)] = ConnectionError("Connection to Telegram failed 5 time(s)")
-    with pytest.raises(fetch.Stop, match="rerun `doppel fetch` to resume"):
+    with pytest.raises(fetch_fetcher.Stop, match="rerun `doppel fetch` to resume"):
         run_fetch(client, tmp_path)
     run_fetch(FakeClient(standard_chats()), tmp_path)
     assert snapshot(tmp_path) == baseline

@@ -103,3 +103,14 @@ def test_no_library_module_is_over_400_lines_nor_a_function_over_80():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno > 85:
                 long_functions.append(f"{path.relative_to(ROOT)}:{node.name} ({node.end_lineno - node.lineno})")
     assert not long_modules and not long_functions, (long_modules, long_functions)
+
+
+def test_adapters_saved_before_the_rename_still_resolve_their_prompt_style(tmp_path):
+    from litgpt.prompts import load_prompt_style
+
+    import doppel.prompt
+
+    (tmp_path / "prompt_style.yaml").write_text("class_path: stages.prompt.TwinChat\n")
+    style = load_prompt_style(tmp_path)
+    assert type(style) is doppel.prompt.TwinChat
+    assert style.apply("Them: hi") == "Them: hi\nMe:"

@@ -10,9 +10,10 @@ from contextlib import redirect_stderr
 from pathlib import Path
 
 import pytest
+import yaml
 
+from conftest import ROOT, cfg, chat_export, msg
 from doppel import cli, ingest
-from tests.conftest import chat_export, msg
 
 FIELDS_WRONG = {
     "id": ["7", None, 1.5, [], True, 1 << 64, -(1 << 70)],
@@ -25,6 +26,11 @@ FIELDS_WRONG = {
     "reply_to_message_id": ["x", [1], 1 << 64],
     "forwarded_from": [None, 5],
 }
+
+
+@pytest.fixture(autouse=True)
+def in_project_root(monkeypatch):
+    monkeypatch.chdir(ROOT)  # `doppel NAME` runs stages/NAME.py from the project root
 
 
 def base_export() -> dict:
@@ -131,7 +137,8 @@ def test_malformed_export(tmp_path: Path, name, content, expected):
     out, report = tmp_path / "m.parquet", tmp_path / "r.json"
     err = io.StringIO()
     with redirect_stderr(err):
-        code = cli.main(["ingest", str(target), "-o", str(out), "--report", str(report)])  # no exception escapes
+        # no exception escapes
+        code = cli.main(["ingest", "--input", str(target), "--output", str(out), "--report", str(report)])
     if code == 2:
         lines = err.getvalue().strip().splitlines()
         assert len(lines) == 1 and str(target) in lines[0], err.getvalue()
@@ -149,7 +156,7 @@ def test_unsupported_message_without_date_is_counted_as_unsupported(tmp_path):
     export = base_export()
     export["chats"]["list"][0]["messages"][3] = {"id": 4, "type": "unsupported"}
     (tmp_path / "result.json").write_bytes(dump(export))
-    messages, report = ingest.read_exports([tmp_path / "result.json"])
+    messages, report = ingest.read_exports([tmp_path / "result.json"], cfg("ingest"))
     assert report["dropped"] == {"unsupported": 1} and report["messages_read"] == 14
 
 
@@ -159,7 +166,7 @@ def test_null_forwarded_from_is_a_forward_in_either_layout(tmp_path, layout):
     export["chats"]["list"][0]["messages"][3]["forwarded_from"] = None
     text = dump(export) if layout == "pretty" else json.dumps(export).encode()
     (tmp_path / "result.json").write_bytes(text)
-    _, report = ingest.read_exports([tmp_path / "result.json"])
+    _, report = ingest.read_exports([tmp_path / "result.json"], cfg("ingest"))
     assert report["dropped"] == {"forwarded": 1}
 
 
@@ -170,37 +177,57 @@ def run_cli(*argv: str) -> tuple[int, list[str]]:
     return code, err.getvalue().strip().splitlines()
 
 
+def params_with(section: str, **values) -> str:
+    """The project's params.yaml with some values of one section replaced."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params[section].update(values)
+    return yaml.safe_dump(params)
+
+
 @pytest.mark.parametrize("params,needle", [
     ("ingest: [\n", "not valid YAML"),
     ("ingest: 5\n", "should be a mapping"),
-    ("ingest:\n  skip_chats: [abc]\n", "skip_chats"),
-    ("ingest:\n  chat_types: personal_chat\n", "chat_types"),
+    (params_with("ingest", skip_chats=["abc"]), "ingest.skip_chats: input should be a valid integer"),
+    (params_with("ingest", chat_types="personal_chat"), "ingest.chat_types: input should be a valid list"),
+    (params_with("ingest", chat_types=["personal_chats"]), "ingest.chat_types: input should be"),
 ])
 def test_bad_ingest_params_are_one_line_errors(tmp_path, params, needle):
     (tmp_path / "result.json").write_bytes(dump(base_export()))
     (tmp_path / "params.yaml").write_text(params)
-    code, lines = run_cli("ingest", str(tmp_path), "-o", str(tmp_path / "m.parquet"),
-                          "--params", str(tmp_path / "params.yaml"))
-    assert code == 2 and len(lines) == 1 and needle in lines[0]
+    code, lines = run_cli("ingest", "--input", str(tmp_path), "--output", str(tmp_path / "m.parquet"),
+                          "--report", str(tmp_path / "r.json"), "--params", str(tmp_path / "params.yaml"))
+    assert code == 2 and len(lines) == 1 and needle in lines[0], lines
 
 
 def test_output_that_is_a_folder_is_a_one_line_error(tmp_path):
     (tmp_path / "result.json").write_bytes(dump(base_export()))
-    code, lines = run_cli("ingest", str(tmp_path), "-o", str(tmp_path))
+    code, lines = run_cli("ingest", "--input", str(tmp_path), "--output", str(tmp_path),
+                          "--report", str(tmp_path / "r.json"))
     assert code == 2 and len(lines) == 1 and "is a folder" in lines[0]
+
+
+def test_input_defaults_to_the_params_ingest_input(tmp_path):
+    (tmp_path / "export" / "result.json").parent.mkdir()
+    (tmp_path / "export" / "result.json").write_bytes(dump(base_export()))
+    (tmp_path / "params.yaml").write_text(params_with("ingest", input=str(tmp_path / "export")))
+    code, lines = run_cli("ingest", "--output", str(tmp_path / "m.parquet"), "--report", str(tmp_path / "r.json"),
+                          "--params", str(tmp_path / "params.yaml"))
+    assert code == 0, lines
+    assert json.loads((tmp_path / "r.json").read_text())["messages_read"] == message_count(base_export())
 
 
 def test_numeric_owner_id_param_means_that_user(tmp_path):
     (tmp_path / "result.json").write_bytes(dump(chat_export([msg(1, 5, "a", 1_700_000_000),
                                                              msg(2, 6, "b", 1_700_000_060)], chat_id=5)))
-    messages, _ = ingest.read_exports([tmp_path], {"owner_id": 6})
+    messages, _ = ingest.read_exports([tmp_path], cfg("ingest", owner_id=6))
     assert messages["is_owner"].to_list() == [False, True]
 
 
 def test_bad_segment_params_and_intermediates_are_one_line_errors(tmp_path):
     (tmp_path / "result.json").write_bytes(dump(base_export()))
-    assert run_cli("ingest", str(tmp_path), "-o", str(tmp_path / "m.parquet"))[0] == 0
-    (tmp_path / "params.yaml").write_text("segment:\n  session_gap_hours: abc\n")
+    assert run_cli("ingest", "--input", str(tmp_path), "--output", str(tmp_path / "m.parquet"),
+                   "--report", str(tmp_path / "r.json"))[0] == 0
+    (tmp_path / "params.yaml").write_text(params_with("segment", session_gap_hours="abc"))
     code, lines = run_cli("segment", "--input", str(tmp_path / "m.parquet"), "--output", str(tmp_path / "t.parquet"),
                           "--report", str(tmp_path / "s.json"), "--params", str(tmp_path / "params.yaml"))
     assert code == 2 and len(lines) == 1 and "session_gap_hours" in lines[0]
@@ -214,6 +241,6 @@ def test_bad_segment_params_and_intermediates_are_one_line_errors(tmp_path):
                    "--report", str(tmp_path / "s.json"))[0] == 0
     turns = pl.read_parquet(tmp_path / "t.parquet")
     turns.with_columns(text=pl.lit("")).write_parquet(tmp_path / "empty_text.parquet")
-    code, lines = run_cli("build", "--input", str(tmp_path / "empty_text.parquet"), "--out-dir", str(tmp_path / "p"),
+    code, lines = run_cli("build", "--input", str(tmp_path / "empty_text.parquet"), "--output", str(tmp_path / "p"),
                           "--report", str(tmp_path / "d.json"))
     assert code == 2 and len(lines) == 1 and "data contract" in lines[0]

@@ -15,7 +15,10 @@ from tests.conftest import BIN, doppel, make_dvc_repo, run
 
 CANARY = "Zq7CANARYx9k2"
 SMALL = {
-    "base.tiny": {"pretrain_steps": 12, "n_layer": 2, "vocab_size": 1024, "pretrain_batch": 4},
+    "base.tiny.pretrain_steps": 12,
+    "base.tiny.n_layer": 2,
+    "base.tiny.vocab_size": 1024,
+    "base.tiny.pretrain_batch": 4,
     "train.max_steps": 8,
     "train.eval_interval": 0,
     "train.checkpoint_interval": 4,

@@ -7,6 +7,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import cfg
 from doppel.build import instruction_rows, split_by_time
 from doppel.prompt import OWNER_LABEL
 from doppel.schemas import Message
@@ -40,7 +41,7 @@ settings.load_profile("doppel")
 @given(st.lists(message, min_size=1, max_size=60), st.sampled_from([0.5, 6, 24]))
 def test_segment_invariants(rows, gap_hours):
     msgs = frame(rows)
-    turns, report = segment(msgs, {"session_gap_hours": gap_hours, "drop_sessions_without_owner": False})
+    turns, report = segment(msgs, cfg("segment", session_gap_hours=gap_hours, drop_sessions_without_owner=False))
     kept = msgs.filter(pl.col("drop_reason").is_null())
     # counts reconcile: every kept message is in exactly one turn
     assert report["messages_in"] == kept.height == int(turns["n_messages"].sum() or 0)
@@ -65,8 +66,8 @@ def test_segment_invariants(rows, gap_hours):
 
 @given(st.lists(message, min_size=2, max_size=60), st.floats(0.0, 0.5))
 def test_build_invariants(rows, val_share):
-    turns, _ = segment(frame(rows), {})
-    built, dropped = instruction_rows(turns, {"context_tokens": 30, "system_prompt": ""})
+    turns, _ = segment(frame(rows), cfg("segment"))
+    built, dropped = instruction_rows(turns, cfg("build", context_tokens=30, system_prompt=""))
     owner_turns = int(turns["is_owner"].sum())
     assert built.height + sum(dropped.values()) == owner_turns
     train, val = split_by_time(built, turns, val_share)

@@ -10,6 +10,9 @@ import orjson
 import pytest
 
 from doppel import sample
+from doppel.sample import words as tables
+from doppel.sample.dates import export_date
+from doppel.sample.templates import fill
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
@@ -140,7 +143,7 @@ def test_message_fields(generated):
         for m in c["messages"]:
             keys = list(m)
             assert keys[:4] == ["id", "type", "date", "date_unixtime"] and m["type"] in ("message", "service")
-            assert m["date"] == sample._date(int(m["date_unixtime"]))
+            assert m["date"] == export_date(int(m["date_unixtime"]))
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", m["date"])
             assert keys[keys.index("text"):keys.index("text") + 2] == ["text", "text_entities"]
             assert isinstance(m["text_entities"], list)
@@ -274,18 +277,18 @@ def test_every_template_fills_in_both_genders():
 
     rng = random.Random(0)
     templates = []
-    for topic in sample.TOPICS.values():
+    for topic in tables.TOPICS.values():
         for lang, bank in topic.items():
             for name, items in bank.items():
                 templates += [(lang, t.split("|", 1)[1] if name == "q" else t) for t in items]
-    for lang, bank in sample.GENERIC.items():
+    for lang, bank in tables.GENERIC.items():
         templates += [(lang, t) for items in bank.values() for t in items]
-    for kind in sample.PLANT_TEMPLATES.values():
+    for kind in tables.PLANT_TEMPLATES.values():
         templates += [(lang, t) for lang, items in kind.items() for t in items]
-    templates += [("ru", t) for t in sample.NOTES]
+    templates += [("ru", t) for t in tables.NOTES]
     for lang, template in templates:
         for fem in (False, True):
-            text = sample._fill(template, rng, lang, fem, not fem)
+            text = fill(template, rng, lang, fem, not fem)
             assert "{" not in text and "}" not in text, template
 
 
@@ -294,7 +297,7 @@ def test_every_template_fills_in_both_genders():
 def test_cli_writes_sample_and_planted(tmp_path, capsys):
     assert sample.main(["-o", str(tmp_path / "out"), "--messages", "500", "--seed", "3",
                         "--planted", str(tmp_path / "planted.jsonl")]) == 0
-    line = capsys.readouterr().out.strip()
+    line = capsys.readouterr().err.strip()  # the summary goes to stderr
     assert re.fullmatch(r"sample: 500 messages, 14 chats, \d+ planted \+ \d+ decoys, \d+ bytes, [\d.]+ s -> .*", line)
     assert orjson.loads((tmp_path / "out" / "result.json").read_bytes())["chats"]["list"]
     assert (tmp_path / "planted.jsonl").read_text().count("\n") > 10

@@ -8,9 +8,14 @@ from datetime import datetime, timezone
 import polars as pl
 import pytest
 
-from doppel import scrub
+from doppel import cli
 from doppel.errors import InputError
-from tests.conftest import doppel
+from doppel.redact import patterns
+from doppel.redact.filter import filter_stream
+from doppel.redact.scrub import scrub_frame, scrub_texts
+from tests.conftest import ROOT, cfg, doppel
+
+STAGE = ROOT / "stages" / "scrub.py"
 
 # (text, types that must appear, values that must disappear)
 CAUGHT = [
@@ -174,13 +179,13 @@ DECOYS = [
 
 
 def scrub_one(text: str) -> str:
-    out, _ = scrub.scrub_texts(pl.Series([text]))
+    out, _ = scrub_texts(pl.Series([text]))
     return out[0]
 
 
 @pytest.mark.parametrize("text,kind,values", CAUGHT, ids=[f"{c[1]}-{i}" for i, c in enumerate(CAUGHT)])
 def test_caught(text, kind, values):
-    out, counts = scrub.scrub_texts(pl.Series([text]))
+    out, counts = scrub_texts(pl.Series([text]))
     assert f"<{kind}>" in out[0], out[0]
     for v in values:
         assert v not in out[0], out[0]
@@ -200,46 +205,46 @@ def test_rest_of_message_kept():
 
 def test_counts_and_vectorised_batch():
     texts = [c[0] for c in CAUGHT] + DECOYS
-    out, counts = scrub.scrub_texts(pl.Series("text", texts))
+    out, counts = scrub_texts(pl.Series("text", texts))
     assert out.name == "text" and len(out) == len(texts)
     assert out.to_list()[len(CAUGHT):] == DECOYS
-    assert set(counts) == set(scrub.TYPES)
-    placed = sum(len(re.findall(scrub.COUNT_RE, t)) for t in out.to_list())
-    already = sum(len(re.findall(scrub.COUNT_RE, t)) for t in texts)
+    assert set(counts) == set(patterns.TYPES)
+    placed = sum(len(re.findall(patterns.COUNT_RE, t)) for t in out.to_list())
+    already = sum(len(re.findall(patterns.COUNT_RE, t)) for t in texts)
     assert sum(counts.values()) == placed - already
-    assert all(counts[t] >= 3 for t in scrub.TYPES)
+    assert all(counts[t] >= 3 for t in patterns.TYPES)
 
 
 def test_nulls_and_empty():
-    out, counts = scrub.scrub_texts(pl.Series([None, "", "89123456789"], dtype=pl.String))
+    out, counts = scrub_texts(pl.Series([None, "", "89123456789"], dtype=pl.String))
     assert out.to_list() == [None, "", "<PHONE>"]
 
 
 def test_idempotent_and_placeholders_not_rematched():
     texts = pl.Series([c[0] for c in CAUGHT] + DECOYS)
-    once, _ = scrub.scrub_texts(texts)
-    twice, counts = scrub.scrub_texts(once)
+    once, _ = scrub_texts(texts)
+    twice, counts = scrub_texts(once)
     assert once.to_list() == twice.to_list()
     assert sum(counts.values()) == 0
 
 
 def test_pii_pattern_never_matches_output_or_decoys():
     texts = [c[0] for c in CAUGHT] + DECOYS
-    out, _ = scrub.scrub_texts(pl.Series(texts))
-    assert not out.str.contains(scrub.PII_PATTERN).any()
-    assert not pl.Series(DECOYS).str.contains(scrub.PII_PATTERN).any()
+    out, _ = scrub_texts(pl.Series(texts))
+    assert not out.str.contains(patterns.PII_PATTERN).any()
+    assert not pl.Series(DECOYS).str.contains(patterns.PII_PATTERN).any()
     # ... while it does see the shapes it stands for
     shapes = ["ivan@mail.ru", "+7 912 345-67-89", "+1 (415) 555-2671", "+44 20 7946 0958", "4111 1111 1111 1111"]
-    assert pl.Series(shapes).str.contains(scrub.PII_PATTERN).all()
+    assert pl.Series(shapes).str.contains(patterns.PII_PATTERN).all()
     # joined with newlines (as the dataset check does) scrubbed texts stay clean
-    assert not pl.Series(["\n".join(out.to_list())]).str.contains(scrub.PII_PATTERN).any()
+    assert not pl.Series(["\n".join(out.to_list())]).str.contains(patterns.PII_PATTERN).any()
 
 
 def test_safety_net_redacts_what_validators_reject():
     # +7 with 10 digits is always a phone for PII_PATTERN, so scrub must redact it even if phonenumbers says no
     out = scrub_one("номер +7 000 000 00 00 и +1 000 000 0000")
     assert "0" not in out and out.count("<PHONE>") == 2
-    assert not pl.Series([out]).str.contains(scrub.PII_PATTERN).any()
+    assert not pl.Series([out]).str.contains(patterns.PII_PATTERN).any()
 
 
 def test_random_text_never_leaves_pii_shapes():
@@ -256,7 +261,7 @@ def test_random_text_never_leaves_pii_shapes():
         assert out.count("\n") == text.count("\n")
         # the output, and any piece of it (a later stage may cut a text), has no PII_PATTERN shape left
         pieces = [out] + [out[k:] for k in range(1, len(out), 3)] + [out[:k] for k in range(1, len(out), 3)]
-        assert not pl.Series(pieces).str.contains(scrub.PII_PATTERN).any(), (text, out)
+        assert not pl.Series(pieces).str.contains(patterns.PII_PATTERN).any(), (text, out)
 
     check()
 
@@ -268,10 +273,10 @@ def test_hints_from_export_entities():
         [[{"type": "PHONE", "text": "12-34-56"}], [{"type": "email", "text": "ivan(at)mail.ru"}], []],
         dtype=hint_type,
     )
-    out, counts = scrub.scrub_texts(texts, hints)
+    out, counts = scrub_texts(texts, hints)
     assert out.to_list() == ["позвони <PHONE> вечером", "напиши на <EMAIL>", "ничего"]
     assert counts["PHONE"] == 1 and counts["EMAIL"] == 1
-    plain, _ = scrub.scrub_texts(texts)
+    plain, _ = scrub_texts(texts)
     assert plain.to_list() == texts.to_list()
 
 
@@ -315,7 +320,7 @@ def test_filter_stream_small_reads():
 
     src = "первая строка 89123456789\nвторая\n\nтретья ivan@mail.ru".encode()
     out = io.BytesIO()
-    assert scrub.filter_stream(Trickle(src), out) == 4
+    assert filter_stream(Trickle(src), out) == 4
     assert out.getvalue().decode() == "первая строка <PHONE>\nвторая\n\nтретья <EMAIL>"
 
 
@@ -353,12 +358,12 @@ def messages_frame() -> pl.DataFrame:
 
 
 def test_scrub_frame_report():
-    out, report = scrub.scrub_frame(messages_frame(), {"use_export_entities": True})
+    out, report = scrub_frame(messages_frame(), cfg("scrub", use_export_entities=True))
     assert "pii_hints" not in out.columns and out["drop_reason"].null_count() == out.height
     assert report["rows_in"] == 6 and report["rows_dropped_upstream"] == 1 and report["rows_out"] == 5
     assert report["messages_changed"] == 4
     assert report["replaced"]["PHONE"] == 3 and report["replaced"]["CARD"] == 1
-    _, report = scrub.scrub_frame(messages_frame(), {"use_export_entities": False})
+    _, report = scrub_frame(messages_frame(), cfg("scrub", use_export_entities=False))
     assert report["replaced"]["PHONE"] == 2  # "12-34-56" only the export knew
 
 
@@ -370,7 +375,7 @@ def test_stage_deterministic(tmp_path, monkeypatch):
     for k in (1, 2):
         out, rep = tmp_path / f"clean{k}.parquet", tmp_path / f"rep{k}" / "scrub.json"
         args = ["--input", "messages.parquet", "--output", str(out), "--report", str(rep)]
-        assert scrub.main(args) == 0
+        assert cli.run_stage_script(STAGE, args) == 0
         outs.append((out.read_bytes(), rep.read_text()))
     assert outs[0] == outs[1]
     clean = pl.read_parquet(tmp_path / "clean1.parquet")
@@ -382,16 +387,22 @@ def test_stage_deterministic(tmp_path, monkeypatch):
 
 
 def test_bad_input(tmp_path):
+    def stage(name):
+        return cli.run_stage_script(STAGE, ["--input", str(tmp_path / name), "--output", str(tmp_path / "o.parquet"),
+                                            "--report", str(tmp_path / "r.json"), "--params", str(ROOT / "params.yaml")])
+
     with pytest.raises(InputError, match="no such file"):
-        scrub.run_stage(tmp_path / "nope.parquet", tmp_path / "o.parquet", tmp_path / "r.json", {})
+        stage("nope.parquet")
     (tmp_path / "junk.parquet").write_text("not parquet at all")
     with pytest.raises(InputError, match="parquet"):
-        scrub.run_stage(tmp_path / "junk.parquet", tmp_path / "o.parquet", tmp_path / "r.json", {})
+        stage("junk.parquet")
     pl.DataFrame({"chat_id": [1], "text": ["x"]}).write_parquet(tmp_path / "cols.parquet")
     with pytest.raises(InputError, match="missing columns: message_id, drop_reason"):
-        scrub.run_stage(tmp_path / "cols.parquet", tmp_path / "o.parquet", tmp_path / "r.json", {})
+        stage("cols.parquet")
+    assert not (tmp_path / "o.parquet").exists()
+    # the stage runs from the project root (stages/scrub.py), like `dvc repro`
     proc = doppel("scrub", "--input", tmp_path / "junk.parquet", "--output", tmp_path / "o.parquet",
-                  "--report", tmp_path / "r.json", cwd=tmp_path)
+                  "--report", tmp_path / "r.json", cwd=ROOT)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "junk.parquet" in proc.stderr
 
 
@@ -416,7 +427,7 @@ def planted_figures(n_messages: int = 20_000, seed: int = 3) -> dict:
     sample = pytest.importorskip("doppel.sample")
     export, planted = sample.generate(n_messages, seed)
     msgs = flatten_export(export)
-    out, _ = scrub.scrub_texts(msgs["text"])
+    out, _ = scrub_texts(msgs["text"])
     msgs = msgs.with_columns(out.alias("clean"))
     planted = pl.DataFrame(planted)
     secret = planted.filter(pl.col("type") != "DECOY")

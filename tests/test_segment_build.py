@@ -8,7 +8,9 @@ import pandera.errors
 import polars as pl
 import pytest
 
-from doppel.build import build, instruction_rows, split_by_time, write_rows
+from conftest import ROOT, cfg
+from doppel import cli
+from doppel.build import build, instruction_rows, split_by_time
 from doppel.errors import InputError
 from doppel.prompt import approx_tokens
 from doppel.schemas import InstructionRow, Message, Turn
@@ -37,7 +39,7 @@ def test_sessions_across_midnight_and_days():
         (1, 20 + 2 * DAY + 3, True, "a day and 3 minutes later"),             # > 24 h: new session
         (2, 5, False, "other chat"), (2, 6, True, "reply"),
     ])
-    turns, report = segment(msgs, {"session_gap_hours": 24})
+    turns, report = segment(msgs, cfg("segment", session_gap_hours=24))
     sessions = {t: s for t, s in zip(turns["text"], turns["session_id"])}
     assert sessions["before midnight"] == sessions["after midnight"] == sessions["exactly a day later"] == 0
     assert sessions["a day and 3 minutes later"] == 1
@@ -46,7 +48,7 @@ def test_sessions_across_midnight_and_days():
 
 def test_gap_param_and_sessions_without_owner_dropped():
     msgs = messages([(1, 0, False, "hi"), (1, 1, True, "hey"), (1, 200, False, "anyone?"), (1, 201, False, "hello?")])
-    turns, report = segment(msgs, {"session_gap_hours": 1})
+    turns, report = segment(msgs, cfg("segment", session_gap_hours=1))
     assert turns["text"].to_list() == ["hi", "hey"]
     assert report["sessions_dropped"]["session_without_owner"] == 1
     assert report["messages_dropped"]["session_without_owner"] == 2
@@ -56,7 +58,7 @@ def test_gap_param_and_sessions_without_owner_dropped():
 def test_consecutive_messages_of_one_sender_merge():
     msgs = messages([(1, 0, False, "hi"), (1, 1, False, "you there?"), (1, 2, True, "yes"), (1, 3, True, "what"),
                      (1, 4, True, "?"), (1, 5, False, "ok")])
-    turns, _ = segment(msgs, {})
+    turns, _ = segment(msgs, cfg("segment"))
     assert turns.select("turn_index", "is_owner", "text", "n_messages").rows() == [
         (0, False, "hi\nyou there?", 2), (1, True, "yes\nwhat\n?", 3), (2, False, "ok", 1)]
     assert turns["ts_start"][1] == T0 + timedelta(minutes=2) and turns["ts_end"][1] == T0 + timedelta(minutes=4)
@@ -66,13 +68,13 @@ def test_dropped_messages_do_not_enter_turns():
     msgs = messages([(1, 0, False, "hi"), (1, 1, True, "hey")]).with_columns(
         drop_reason=pl.Series([None, "forwarded"]))
     with pytest.raises(InputError):  # the only owner message was dropped: nothing to learn from
-        build(segment(msgs, {})[0], {})
+        build(segment(msgs, cfg("segment"))[0], cfg("build"))
 
 
 def test_context_trimmed_from_the_oldest_side_and_reply_kept():
     lines = [(1, i, i % 2 == 1, f"message number {i} " + "x" * 20) for i in range(20)]
-    turns, _ = segment(messages(lines), {})
-    rows, dropped = instruction_rows(turns, {"context_tokens": 40, "system_prompt": "SYS"})
+    turns, _ = segment(messages(lines), cfg("segment"))
+    rows, dropped = instruction_rows(turns, cfg("build", context_tokens=40, system_prompt="SYS"))
     assert dropped["no_context"] == 0
     last = rows.row(-1, named=True)
     assert last["output"] == lines[-1][3]
@@ -82,16 +84,17 @@ def test_context_trimmed_from_the_oldest_side_and_reply_kept():
 
 
 def test_one_huge_context_turn_keeps_its_end():
-    turns, _ = segment(messages([(1, 0, False, "start " + "word " * 500 + "THE END"), (1, 1, True, "ok")]), {})
-    rows, _ = instruction_rows(turns, {"context_tokens": 50, "system_prompt": ""})
+    huge = "start " + "word " * 500 + "THE END"
+    turns, _ = segment(messages([(1, 0, False, huge), (1, 1, True, "ok")]), cfg("segment"))
+    rows, _ = instruction_rows(turns, cfg("build", context_tokens=50, system_prompt=""))
     assert rows["instruction"][0].endswith("THE END") and approx_tokens(rows["instruction"][0]) <= 50
     assert rows["instruction"][0].startswith("Them: ")
 
 
 def test_huge_multibyte_context_turn_fits_the_budget():
     text = "a" * 2000 + "я" * 400 + " конец"
-    turns, _ = segment(messages([(1, 0, False, text), (1, 1, True, "ok")]), {})
-    rows, _ = instruction_rows(turns, {"context_tokens": 384, "system_prompt": "SYS"})
+    turns, _ = segment(messages([(1, 0, False, text), (1, 1, True, "ok")]), cfg("segment"))
+    rows, _ = instruction_rows(turns, cfg("build", context_tokens=384, system_prompt="SYS"))
     inst = rows["instruction"][0]
     assert inst.startswith("SYS\nThem: ") and inst.endswith("я конец") and approx_tokens(inst) <= 384
     assert rows["output"][0] == "ok"
@@ -100,10 +103,20 @@ def test_huge_multibyte_context_turn_fits_the_budget():
 def test_long_outputs_and_duplicates_are_dropped_and_counted():
     msgs = messages([(1, 0, False, "hi"), (1, 1, True, "long " * 300), (1, 2, False, "hi"), (1, 3, True, "ok"),
                      (2, 0, False, "hi"), (2, 1, True, "ok")])
-    turns, _ = segment(msgs, {})
-    rows, dropped = instruction_rows(turns, {"max_output_tokens": 100, "context_tokens": 3, "system_prompt": ""})
+    turns, _ = segment(msgs, cfg("segment"))
+    rows, dropped = instruction_rows(turns, cfg("build", max_output_tokens=100, context_tokens=3, system_prompt=""))
     assert dropped == {"no_context": 0, "output_too_long": 1, "duplicate": 1}
     assert rows.height == 1
+
+
+def test_context_budget_must_leave_room_after_the_system_prompt():
+    system = "A system prompt of some length, я"
+    room = approx_tokens(system) + 1  # its line and the newline
+    assert cfg("build", system_prompt=system, context_tokens=room + 1).context_tokens == room + 1
+    with pytest.raises(InputError, match=r"params\.yaml: build\.context_tokens: leaves no room after the system "
+                                         rf"prompt \(got {room}\)"):
+        cfg("build", system_prompt=system, context_tokens=room)
+    assert cfg("build", system_prompt="", context_tokens=1).context_tokens == 1
 
 
 def test_split_by_time_has_no_leakage():
@@ -111,8 +124,8 @@ def test_split_by_time_has_no_leakage():
     for chat in range(3):
         for day in range(10):
             rows += [(chat, day * 2 * DAY + chat, False, f"q{chat}-{day}"), (chat, day * 2 * DAY + chat + 1, True, "a")]
-    turns, _ = segment(messages(rows), {})
-    built, _ = instruction_rows(turns, {"system_prompt": ""})
+    turns, _ = segment(messages(rows), cfg("segment"))
+    built, _ = instruction_rows(turns, cfg("build", system_prompt=""))
     train, val = split_by_time(built, turns, 0.2)
     assert train.height + val.height == built.height and val.height == 6
     keys = ["chat_id", "session_id"]
@@ -125,19 +138,25 @@ def test_split_by_time_has_no_leakage():
 def test_first_rows_of_the_dataset_get_their_whole_context():
     # regression: token sums were unsigned, so `cum - budget` wrapped for the first rows of a dataset
     turns, _ = segment(messages([(1, 0, False, "hi there"), (1, 1, True, "hello"), (1, 2, False, "how are you"),
-                                 (1, 3, True, "fine")]), {})
-    rows, _ = instruction_rows(turns, {"system_prompt": "SYS"})
+                                 (1, 3, True, "fine")]), cfg("segment"))
+    rows, _ = instruction_rows(turns, cfg("build", system_prompt="SYS"))
     assert rows["instruction"].to_list() == ["SYS\nThem: hi there", "SYS\nThem: hi there\nMe: hello\nThem: how are you"]
 
 
+def two_sessions(chat_id: int = 1) -> pl.DataFrame:
+    """Two sessions two days apart, ten alternating messages each (5 owner turns with context each)."""
+    return messages([(chat_id, day * 2 * DAY + i, i % 2 == 1, f"text {i} on day {day}")
+                     for day in range(2) for i in range(10)])
+
+
 def test_build_report_and_role_swap(tmp_path):
-    msgs = messages([(1, i, i % 2 == 1, f"text {i}") for i in range(10)])
-    turns, _ = segment(msgs, {})
-    train, val, report = build(turns, {"val_share": 0.0})
-    assert report["rows"] == {"train": 5, "val": 0} and report["owner_share"] == 0.5
+    turns, _ = segment(two_sessions(), cfg("segment"))
+    train, val, report = build(turns, cfg("build", val_share=0.5))
+    assert report["rows"] == {"train": 5, "val": 5} and report["owner_share"] == 0.5
+    assert report["sessions"] == {"train": 1, "val": 1}
     swapped = turns.with_columns(is_owner=pl.lit(True))
     with pytest.raises(InputError, match="owner flag"):
-        build(swapped, {})
+        build(swapped, cfg("build"))
 
 
 @pytest.mark.parametrize("bad,check", [
@@ -160,15 +179,18 @@ def test_instruction_schema_rejects_duplicates():
 
 
 def test_turn_schema_rejects_empty_text():
-    turns, _ = segment(messages([(1, 0, False, "hi"), (1, 1, True, "hey")]), {})
+    turns, _ = segment(messages([(1, 0, False, "hi"), (1, 1, True, "hey")]), cfg("segment"))
     with pytest.raises(pandera.errors.SchemaError):
         Turn.validate(turns.with_columns(text=pl.lit("")))
 
 
-def test_written_rows_carry_no_contact_ids_or_times(tmp_path):
-    msgs = messages([(987654321, i, i % 2 == 1, f"text {i}") for i in range(10)])
-    train, _, _ = build(segment(msgs, {})[0], {"val_share": 0.0})
-    write_rows(train, tmp_path / "train.json")
-    written = json.loads((tmp_path / "train.json").read_text())
-    assert {tuple(r) for r in written} == {("instruction", "input", "output", "session")}
-    assert "987654321" not in (tmp_path / "train.json").read_text()
+def test_written_rows_carry_no_contact_ids_or_times(tmp_path, monkeypatch):
+    segment(two_sessions(987654321), cfg("segment"))[0].write_parquet(tmp_path / "turns.parquet")
+    monkeypatch.chdir(ROOT)  # the build stage script, as dvc runs it
+    assert cli.main(["build", "--input", str(tmp_path / "turns.parquet"), "--output", str(tmp_path / "processed"),
+                     "--report", str(tmp_path / "dataset.json")]) == 0
+    for split in ("train", "val"):
+        path = tmp_path / "processed" / f"{split}.json"
+        written = json.loads(path.read_text())
+        assert written and {tuple(r) for r in written} == {("instruction", "input", "output", "session")}
+        assert "987654321" not in path.read_text() and "2026" not in path.read_text()

@@ -1,4 +1,4 @@
-"""stages.twin: loading, KV-cache generation (streamed and batched), stop handling, reply loss."""
+"""doppel.model (twin, load, sampling): loading, KV-cache generation (streamed and batched), stops, reply loss."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -7,8 +7,11 @@ import pytest
 import torch
 
 import twin_fixtures as F
-from doppel import twin as twin_mod
 from doppel.errors import InputError
+from doppel.model import load as load_mod
+from doppel.model import sampling
+from doppel.model import twin as twin_mod
+from doppel.model.load import load
 from doppel.prompt import STOP_STRINGS, cut_at_stop, prompt_and_response
 
 
@@ -27,8 +30,8 @@ def assets(tmp_path_factory):
     ck = F.make_checkpoint(root / "base")
     ad = F.make_adapter(ck, root / "adapter")
     rows = F.make_rows(6, seed=5)
-    return SimpleNamespace(ck=ck, ad=ad, rows=rows, base=twin_mod.load(ck, device="cpu"),
-                           tuned=twin_mod.load(ck, ad, device="cpu"))
+    return SimpleNamespace(ck=ck, ad=ad, rows=rows, base=load(ck, device="cpu"),
+                           tuned=load(ck, ad, device="cpu"))
 
 
 SAMPLING = dict(max_new_tokens=24, temperature=1.0, top_k=50, top_p=0.9)
@@ -116,7 +119,7 @@ def test_eos_ends_the_reply(assets):
 def test_text_cut_matches_cut_at_stop(assets):
     tok = assets.base.tokenizer
     for text in [" a\nb\nThem: x", "  leading and trailing  ", " ну...\nMe: again", " 🙂🔥", " line\n\nMe", " x\nThe end"]:
-        cut = twin_mod.TextCut(tok)
+        cut = sampling.TextCut(tok)
         pieces = [cut.push(t) for t in tok.encode(text, bos=False).tolist()]
         if not cut.stopped:
             pieces.append(cut.finish())
@@ -165,22 +168,77 @@ def test_adapter_changes_outputs(assets):
 
 def test_missing_files_are_input_errors(assets, tmp_path):
     with pytest.raises(InputError, match="dvc repro"):
-        twin_mod.load(tmp_path / "nothing")
+        load(tmp_path / "nothing")
     with pytest.raises(InputError, match="adapter"):
-        twin_mod.load(assets.ck, tmp_path / "no_adapter")
+        load(assets.ck, tmp_path / "no_adapter")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "model_config.yaml").write_text((assets.ad / "model_config.yaml").read_text())
     torch.save({}, tmp_path / "bad" / "adapter.pth")
     with pytest.raises(InputError, match="missing"):
-        twin_mod.load(assets.ck, tmp_path / "bad")
+        load(assets.ck, tmp_path / "bad")
 
 
 def test_sliding_window_model_replies_to_a_prompt_longer_than_its_window(tmp_path):
     """litgpt's ring-buffer KV cache takes at most one window of prefill (Gemma, Mistral v0.1, Phi-3)."""
     ck = F.make_checkpoint(tmp_path / "sw", sliding_window_size=16, sliding_window_indices=[1, 0])
-    tw = twin_mod.load(ck, device="cpu")
+    tw = load(ck, device="cpu")
     long_context = F.render_context([(False, "Hello what are you doing tonight")] * 10, F.SYSTEM)
     assert tw.count_tokens(tw.prompt_for(long_context)) > 16
     assert isinstance(tw.reply(long_context, max_new_tokens=8, temperature=0), str)
     prompts = [tw.prompt_for(long_context), tw.prompt_for(long_context + "\nThem: ok")]
     assert len(tw.generate_batch(prompts, max_new_tokens=4, temperature=0)) == 2
+
+
+def test_twin_loss_encodes_rows_as_training_does(assets):
+    """One encoder: a row that fits gives the same ids as the train stage's (block_size + 1 tokens)."""
+    from doppel.model.encode import encode_row
+
+    tw = assets.base
+    long_context = F.render_context([(False, "Hello what are you doing tonight " * 20)] * 20, F.SYSTEM)
+    for inst, out in [(r["instruction"], r["output"]) for r in assets.rows[:3]] + [(long_context, "ну такое")]:
+        ex, _ = encode_row(tw.tokenizer, inst, out, tw.block_size + 1)
+        assert tw.encode_row(inst, out) == (ex.ids, ex.labels)
+
+
+def test_too_long_reply_is_truncated_for_the_loss_not_dropped(assets):
+    from doppel.model.encode import encode_row
+
+    tw = assets.base
+    reply = "привет ну такое кстати " * 200
+    assert encode_row(tw.tokenizer, "Them: hi", reply, tw.block_size + 1) == (None, False)  # training drops it
+    ids, labels = tw.encode_row("Them: hi", reply)
+    assert len(ids) == tw.block_size + 1 and labels[0] == -100 and -100 not in labels[1:]
+    target = tw.tokenizer.encode(prompt_and_response("Them: hi", reply)[1], bos=False, eos=True).tolist()
+    assert ids[1:] == target[: tw.block_size]
+    total, count = tw.loss_stats([{"instruction": "Them: hi", "output": reply}])
+    assert count == tw.block_size and total > 0
+
+
+def test_checkpoint_needs_what_the_base_stage_requires(assets, tmp_path):
+    import shutil
+
+    bad = tmp_path / "no_tokenizer_config"
+    shutil.copytree(assets.ck, bad)
+    (bad / "tokenizer_config.json").unlink()
+    with pytest.raises(InputError, match="missing tokenizer_config.json.*dvc repro"):
+        load(bad, device="cpu")
+
+
+def test_a_device_that_is_not_there_is_one_input_error(monkeypatch):
+    with pytest.raises(InputError, match="not a device"):
+        load_mod.resolve_device("gpu0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(InputError, match="no cuda device"):
+        load_mod.resolve_device("cuda")
+    assert load_mod.resolve_device("auto") == torch.device("cpu")
+    assert load_mod.resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(InputError, match="1 CUDA device"):
+        load_mod.resolve_device("cuda:3")
+
+
+def test_budget_leaves_room_for_the_reply(assets):
+    tw = assets.base
+    assert tw.budget(16) == (16, tw.block_size - 16)
+    assert tw.budget(10_000) == (tw.block_size // 2, tw.block_size - tw.block_size // 2)

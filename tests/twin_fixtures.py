@@ -114,7 +114,7 @@ def make_adapter(checkpoint: Path, path: Path, seed: int = 1, scale: float = 0.5
         if "lora_B" in k:
             sd[k] = torch.randn_like(sd[k]) * scale
     torch.save(sd, path / "adapter.pth")
-    (path / "prompt_style.yaml").write_text(yaml.safe_dump({"class_path": "stages.prompt.TwinChat"}))
+    (path / "prompt_style.yaml").write_text(yaml.safe_dump({"class_path": "doppel.prompt.TwinChat"}))
     (path / "train.json").write_text(json.dumps({"note": "fixture"}))
     assert asdict(config)["lora_r"] == 4
     return path.resolve()

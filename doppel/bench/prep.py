@@ -1,33 +1,40 @@
 """`doppel bench prep`: time ingest -> scrub -> segment -> build on a generated export of N messages.
 
 The export is generated once per (N, seed) into --workdir and reused. Each stage runs as its own process, the
-way `dvc repro` runs them, with the same command a DVC stage uses; the figures are wall seconds per stage and
-the largest peak RSS of any stage (the memory the pipeline needs).
+way `dvc repro` runs them: `python stages/NAME.py` from the project root, with its params.yaml. The figures
+are wall seconds per stage and the largest peak RSS of any stage (the memory the pipeline needs).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from doppel.errors import InputError
+
 
 def stage_commands(export: Path, work: Path) -> dict[str, list[str]]:
-    doppel = [sys.executable, "-m", "doppel.cli"]
+    """The data stages as dvc.yaml runs them (`python stages/NAME.py`, from the project root) on `work`'s files."""
+    def stage(name: str, input: Path, output: Path, report: str) -> list[str]:
+        return [sys.executable, f"stages/{name}.py", "--input", str(input), "--output", str(output),
+                "--report", str(work / report)]
+
     return {
-        "ingest": [*doppel, "ingest", str(export), "-o", str(work / "messages.parquet"),
-                   "--report", str(work / "ingest.json")],
-        "scrub": [*doppel, "scrub", "--input", str(work / "messages.parquet"),
-                  "--output", str(work / "messages_clean.parquet"), "--report", str(work / "scrub.json")],
-        "segment": [*doppel, "segment", "--input", str(work / "messages_clean.parquet"),
-                    "--output", str(work / "turns.parquet"), "--report", str(work / "segment.json")],
-        "build": [*doppel, "build", "--input", str(work / "turns.parquet"), "--out-dir", str(work / "processed"),
-                  "--report", str(work / "dataset.json")],
+        "ingest": stage("ingest", export, work / "messages.parquet", "ingest.json"),
+        "scrub": stage("scrub", work / "messages.parquet", work / "messages_clean.parquet", "scrub.json"),
+        "segment": stage("segment", work / "messages_clean.parquet", work / "turns.parquet", "segment.json"),
+        "build": stage("build", work / "turns.parquet", work / "processed", "dataset.json"),
     }
+
+
+def check_project_root() -> None:
+    stages = Path.cwd() / "stages"
+    if not stages.is_dir():
+        raise InputError(stages, "not found: run `doppel bench prep` from the project root (the folder with dvc.yaml)")
 
 
 def run_stage(cmd: list[str]) -> tuple[float, float]:
@@ -45,10 +52,13 @@ def run_stage(cmd: list[str]) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="doppel bench prep", description=__doc__.split("\n")[0])
-    ap.add_argument("--messages", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "doppel-bench")
+    ap.add_argument("--messages", type=int, default=1_000_000,
+                    help="messages in the generated export (default: 1000000)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the generated export (default: 1)")
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "doppel-bench",
+                    help="where the export and the stages' outputs go (default: $TMPDIR/doppel-bench)")
     args = ap.parse_args(argv)
+    check_project_root()
 
     from doppel import sample
 

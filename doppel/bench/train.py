@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from doppel.prompt import render_context
@@ -101,80 +102,94 @@ def write_dataset(out_dir: Path, n_train: int, n_val: int, seed: int = 0, contex
 
 # ------------------------------------------------------------------------------------------ the bench
 
-
-def _tokenizer_dir(out: Path, rows: list[dict], vocab: int) -> None:
-    from doppel.base import session_documents, train_tokenizer
-
-    train_tokenizer(session_documents(rows), vocab, out)
+# `--config tiny`: a model of the tiny base's shape (params.yaml's base.tiny when this was written), fixed here
+# so that the figures compare across runs whatever the project's params say
+TINY = {"vocab_size": 4096, "n_layer": 4, "n_embd": 128, "n_head": 4, "intermediate_size": 384}
 
 
 def random_checkpoint(out: Path, config_name: str, rows: list[dict], seq: int, write_weights: bool = True):
     """A litgpt checkpoint dir with random weights of `config_name` and a BPE trained on the rows."""
-    import torch
     from litgpt.config import Config
     from litgpt.utils import save_config
 
-    from doppel.base import TINY_DEFAULTS, tiny_config
+    from doppel.model.tiny import session_documents, tiny_config, train_tokenizer
 
     out.mkdir(parents=True, exist_ok=True)
     if config_name == "tiny":
-        vocab = int(TINY_DEFAULTS["vocab_size"])
-        _tokenizer_dir(out, rows, vocab)
-        config = tiny_config({**TINY_DEFAULTS, "block_size": max(seq, 512)}, vocab)
+        train_tokenizer(session_documents(rows), TINY["vocab_size"], out)
+        config = tiny_config(SimpleNamespace(**TINY, block_size=max(seq, 512)), TINY["vocab_size"])
     else:
         try:
             config = Config.from_name(config_name)
         except ValueError:
             raise SystemExit(f"unknown litgpt config {config_name!r} (e.g. Llama-3.1-8B, Qwen2.5-7B, pythia-14m, "
                              "or tiny)") from None
-        _tokenizer_dir(out, rows, min(8192, config.vocab_size))
+        train_tokenizer(session_documents(rows), min(8192, config.vocab_size), out)
         if config.block_size < seq:
             raise SystemExit(f"--seq {seq} > block_size {config.block_size} of {config_name}")
     save_config(config, out)
     if write_weights:
-        from litgpt.model import GPT
-        from litgpt.utils import reset_parameters
-
-        cuda = torch.cuda.is_available()
-        dtype = torch.bfloat16 if cuda else torch.float32
-        saved = torch.get_default_dtype()
-        torch.set_default_dtype(dtype)
-        try:
-            with torch.device("meta"):
-                model = GPT(config)
-        finally:
-            torch.set_default_dtype(saved)
-        model = model.to_empty(device="cuda" if cuda else "cpu")
-        torch.manual_seed(0)
-        with torch.no_grad():
-            reset_parameters(model)  # norms and the RoPE cache
-            model.apply(model._init_weights)
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, out / "lit_model.pth")
-        del model
-        if cuda:
-            torch.cuda.empty_cache()
+        _random_weights(config, out / "lit_model.pth")
     return config
 
 
-def run_ours(ckpt: Path, data: Path, args, work: Path) -> dict[str, Any]:
-    from doppel import train as tr
-
-    params = {"train": {
-        "lora_r": args.lora_r, "lora_alpha": 2 * args.lora_r, "lora_dropout": 0.05,
-        "lora_targets": ["query", "value"],
-        "lr": 2e-4, "warmup_steps": 1, "batch_size": args.micro_batch, "micro_batch_size": args.micro_batch,
-        "epochs": 0, "max_steps": args.steps, "max_seq_length": args.seq, "packing": not args.no_packing,
-        "precision": args.precision, "quantize": args.quantize, "seed": 1, "eval_interval": 0,
-        "checkpoint_interval": 0, "log_interval": max(1, args.steps // 4), "compile": args.compile,
-    }}
+def _random_weights(config, path: Path) -> None:
     import torch
+    from litgpt.model import GPT
+    from litgpt.utils import reset_parameters
+
+    cuda = torch.cuda.is_available()
+    dtype = torch.bfloat16 if cuda else torch.float32
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device("meta"):
+            model = GPT(config)
+    finally:
+        torch.set_default_dtype(saved)
+    model = model.to_empty(device="cuda" if cuda else "cpu")
+    torch.manual_seed(0)
+    with torch.no_grad():
+        reset_parameters(model)  # norms and the RoPE cache
+        model.apply(model._init_weights)
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+    del model
+    if cuda:
+        torch.cuda.empty_cache()
+
+
+def train_config(args):
+    """Our loop's settings for the bench: those the litgpt command line (run_litgpt) mirrors, from the flags."""
+    from doppel import config
+
+    return config.validate("train", {
+        "lora_r": args.lora_r, "lora_alpha": 2 * args.lora_r, "lora_dropout": 0.05, "lora_targets": ["query", "value"],
+        "lr": 2e-4, "min_lr_ratio": 0.1, "warmup_steps": 1, "schedule": "cosine", "weight_decay": 0.0,
+        "grad_clip": 1.0, "batch_size": args.micro_batch, "micro_batch_size": args.micro_batch, "epochs": 0,
+        "max_steps": args.steps, "max_seq_length": args.seq, "packing": not args.no_packing,
+        "precision": args.precision, "quantize": args.quantize, "devices": 1, "seed": 1, "eval_interval": 0,
+        "eval_max_rows": 100, "checkpoint_interval": 0, "log_interval": max(1, args.steps // 4),
+        "peak_tflops": "auto", "compile": args.compile,
+    }, path="doppel bench train")
+
+
+def run_ours(ckpt: Path, data: Path, args, work: Path) -> dict[str, Any]:
+    import torch
+
+    from doppel import io
+    from doppel.training.loop import Dirs, train
+    from doppel.training.report import render_summary
 
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    lines: list[str] = []
-    summary = tr.run(params, data, ckpt, work / "adapter", work / "state", work / "dvclive",
-                     log=lambda s: (lines.append(s), print("  [ours] " + s.replace("\n", "\n  [ours] "))),
-                     speed_dir=work / "speed")
+
+    def log(s: str) -> None:
+        print("  [ours] " + s.replace("\n", "\n  [ours] "))
+
+    dirs = Dirs(work / "adapter", work / "state", work / "dvclive", work / "speed")
+    summary = train(train_config(args), ckpt, data / "train.json", io.read_rows(data / "train.json"),
+                    io.read_rows(data / "val.json"), dirs, log=log)
+    log(render_summary(summary, dirs.out))
     return summary
 
 
@@ -183,7 +198,7 @@ def run_litgpt(ckpt: Path, data: Path, args, work: Path, precision: str) -> dict
     exe = Path(sys.executable).with_name("litgpt")
     cmd = [str(exe) if exe.exists() else "litgpt", "finetune_lora", str(ckpt),
            "--data", "JSON", "--data.json_path", str(data), "--data.mask_prompt", "true",
-           "--data.prompt_style", json.dumps({"class_path": "stages.prompt.TwinChat"}), "--data.num_workers", "0",
+           "--data.prompt_style", json.dumps({"class_path": "doppel.prompt.TwinChat"}), "--data.num_workers", "0",
            "--out_dir", str(work / "litgpt_out"), "--precision", precision,
            "--lora_r", str(args.lora_r), "--lora_alpha", str(2 * args.lora_r), "--lora_dropout", "0.05",
            "--lora_query", "true", "--lora_value", "true", "--lora_key", "false",
@@ -236,7 +251,7 @@ def _litgpt_steady(out_dir: Path) -> float | None:
     return tokens / secs if secs > 0 else None
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="doppel bench train", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="tiny", help="a litgpt config name (Llama-3.1-8B, pythia-14m) or tiny")
     ap.add_argument("--seq", type=int, default=None, help="max sequence length (default: 4096 on GPU, 512 on CPU)")
@@ -255,78 +270,98 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-litgpt", action="store_true", help="only our loop")
     ap.add_argument("--keep", default=None, help="keep the work dir here (default: a temp dir, removed)")
     ap.add_argument("--out", default=None, help="also write the figures as JSON to this file")
-    args = ap.parse_args(argv)
+    return ap
 
-    import torch
 
-    cuda = torch.cuda.is_available()
-    if args.quantize:
-        from doppel.errors import InputError
-        from doppel.train import check_quantize
+def check_quantize(quantize: str | None) -> None:
+    from doppel.errors import InputError
+    from doppel.training.hardware import check_quantize as check
 
-        try:
-            check_quantize({"quantize": args.quantize})
-        except InputError as err:
-            why = "bitsandbytes is not installed" if "bitsandbytes" in err.problem else "no CUDA GPU here"
-            raise SystemExit(f"bench train: --quantize {args.quantize} needs a CUDA GPU and bitsandbytes "
-                             f"({why})") from None
+    try:
+        check(quantize)
+    except InputError as err:
+        why = "bitsandbytes is not installed" if "bitsandbytes" in err.problem else "no CUDA GPU here"
+        raise SystemExit(f"bench train: --quantize {quantize} needs a CUDA GPU and bitsandbytes ({why})") from None
+
+
+def prepare(args, work: Path, cuda: bool) -> tuple[list[dict], int, Path, Any]:
+    """Fill in the flags' defaults for this machine; write the synthetic rows and the random checkpoint:
+    (rows, how many of them train, the checkpoint dir, its litgpt Config)."""
     args.seq = args.seq or (4096 if cuda else 512)
     args.steps = args.steps or (30 if cuda else 10)
     ctx_words = args.context_words or max(60, min(args.seq // 3, 1500))
     # our step sees micro_batch packed sequences of ~seq tokens; rows average ~ctx/2 + reply tokens
     est_row = ctx_words * 0.6 + 10
     n_rows = args.rows or int(args.steps * args.micro_batch * args.seq / est_row * 1.15) + 50
+    t0 = time.perf_counter()
+    rows = synthetic_rows(n_rows + 16, seed=3, context_words=ctx_words)
+    data = work / "data"
+    data.mkdir(exist_ok=True)
+    (data / "train.json").write_text(json.dumps(rows[:n_rows], ensure_ascii=False))
+    (data / "val.json").write_text(json.dumps(rows[n_rows:], ensure_ascii=False))
+    ckpt = work / "ckpt"
+    config = random_checkpoint(ckpt, args.config, rows, args.seq)
+    print(f"bench train: {args.config} ({config.n_layer} layers, n_embd {config.n_embd}), {n_rows} synthetic "
+          f"rows, seq {args.seq}, micro-batch {args.micro_batch}, {args.steps} steps "
+          f"[setup {time.perf_counter() - t0:.1f}s]")
+    return rows, n_rows, ckpt, config
+
+
+def ours_figures(args, ours: dict[str, Any], device: str) -> dict[str, Any]:
+    return {
+        "config": args.config, "seq": args.seq, "micro_batch": args.micro_batch, "steps": args.steps,
+        "device": device, "precision": ours["precision"], "quantize": args.quantize,
+        "ours": {
+            "tokens": ours["tokens"], "train_seconds": ours["train_seconds"],
+            "tokens_per_s": ours.get("tokens_per_s_steady", ours["tokens_per_s"]),
+            "mfu": ours.get("mfu_steady", ours["mfu"]), "tokens_per_s_all": ours["tokens_per_s"],
+            "peak_tflops": ours["peak_tflops"], "peak_source": ours["peak_source"],
+            "peak_memory_gb": ours.get("peak_memory_gb"),
+        },
+    }
+
+
+def compare_litgpt(args, result: dict[str, Any], rows: list[dict], n_rows: int, ckpt: Path, work: Path) -> None:
+    """litgpt's finetune_lora on the same rows and config, into `result` beside ours."""
+    o = result["ours"]
+    if args.litgpt_steps is None:
+        # litgpt takes micro_batch rows per step: as many steps as it needs for about our token count
+        from litgpt.tokenizer import Tokenizer
+
+        from doppel.training.data import encode_rows
+
+        ex, _ = encode_rows(Tokenizer(ckpt), rows[:n_rows], args.seq)
+        mean_row = sum(e.n_inputs + 1 for e in ex) / max(1, len(ex))
+        args.litgpt_steps = max(2, min(n_rows // args.micro_batch, math.ceil(o["tokens"] / mean_row / args.micro_batch)))
+    lit_precision = "32-true" if result["precision"] == "32-true" else "bf16-true"
+    lit = run_litgpt(ckpt, work / "data", args, work, lit_precision)
+    # the same useful FLOPs per effective token as ours (same rows): MFU scales with tokens/s
+    lit["mfu"] = o["mfu"] * lit["tokens_per_s"] / o["tokens_per_s"] if o["tokens_per_s"] else None
+    lit["steps"] = args.litgpt_steps
+    lit["precision"] = lit_precision
+    result["litgpt"] = lit
+    result["ratio_tokens_per_s"] = round(o["tokens_per_s"] / lit["tokens_per_s"], 2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if args.quantize:
+        check_quantize(args.quantize)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="doppel-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        t0 = time.perf_counter()
-        rows = synthetic_rows(n_rows + 16, seed=3, context_words=ctx_words)
-        data = work / "data"
-        data.mkdir(exist_ok=True)
-        (data / "train.json").write_text(json.dumps(rows[:n_rows], ensure_ascii=False))
-        (data / "val.json").write_text(json.dumps(rows[n_rows:], ensure_ascii=False))
-        ckpt = work / "ckpt"
-        config = random_checkpoint(ckpt, args.config, rows, args.seq)
-        print(f"bench train: {args.config} ({config.n_layer} layers, n_embd {config.n_embd}), {n_rows} synthetic "
-              f"rows, seq {args.seq}, micro-batch {args.micro_batch}, {args.steps} steps "
-              f"[setup {time.perf_counter() - t0:.1f}s]")
-        ours = run_ours(ckpt, data, args, work)
-        precision = ours["precision"]
-        result: dict[str, Any] = {
-            "config": args.config, "seq": args.seq, "micro_batch": args.micro_batch, "steps": args.steps,
-            "device": torch.cuda.get_device_name() if cuda else f"cpu ({torch.get_num_threads()} threads)",
-            "precision": precision, "quantize": args.quantize,
-            "ours": {
-                "tokens": ours["tokens"], "train_seconds": ours["train_seconds"],
-                "tokens_per_s": ours.get("tokens_per_s_steady", ours["tokens_per_s"]),
-                "mfu": ours.get("mfu_steady", ours["mfu"]), "tokens_per_s_all": ours["tokens_per_s"],
-                "peak_tflops": ours["peak_tflops"], "peak_source": ours["peak_source"],
-                "peak_memory_gb": ours.get("peak_memory_gb"),
-            },
-        }
+        rows, n_rows, ckpt, _ = prepare(args, work, cuda)
+        ours = run_ours(ckpt, work / "data", args, work)
+        device = torch.cuda.get_device_name() if cuda else f"cpu ({torch.get_num_threads()} threads)"
+        result = ours_figures(args, ours, device)
         gc.collect()
         if cuda:
             torch.cuda.empty_cache()
         if not args.skip_litgpt:
-            if args.litgpt_steps is None:
-                # litgpt takes micro_batch rows per step: as many steps as it needs for about our token count
-                from litgpt.tokenizer import Tokenizer
-
-                from doppel.train import encode_rows
-
-                ex, _ = encode_rows(Tokenizer(ckpt), rows[:n_rows], args.seq)
-                mean_row = sum(e.n_inputs + 1 for e in ex) / max(1, len(ex))
-                args.litgpt_steps = max(2, min(n_rows // args.micro_batch,
-                                               math.ceil(ours["tokens"] / mean_row / args.micro_batch)))
-            lit_precision = "32-true" if precision == "32-true" else "bf16-true"
-            lit = run_litgpt(ckpt, data, args, work, lit_precision)
-            o = result["ours"]
-            # the same useful FLOPs per effective token as ours (same rows): MFU scales with tokens/s
-            lit["mfu"] = o["mfu"] * lit["tokens_per_s"] / o["tokens_per_s"] if o["tokens_per_s"] else None
-            lit["steps"] = args.litgpt_steps
-            lit["precision"] = lit_precision
-            result["litgpt"] = lit
-            result["ratio_tokens_per_s"] = round(o["tokens_per_s"] / lit["tokens_per_s"], 2)
+            compare_litgpt(args, result, rows, n_rows, ckpt, work)
         print(render(result))
         (work / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
         if args.out:

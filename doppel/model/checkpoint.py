@@ -28,18 +28,19 @@ def resolve_checkpoint(cfg: BaseConfig, out_dir: str | Path = OUT_DIR) -> Path:
     return Path(os.path.expanduser(cfg.checkpoint_dir)).resolve()
 
 
-def validate_checkpoint(path: str | Path, what: str = "base.checkpoint_dir") -> Path:
-    """`path`, unless it is not a litgpt checkpoint dir (weights, config, tokenizer): then one InputError."""
+def validate_checkpoint(path: str | Path, what: str = "base.checkpoint_dir", hint: str | None = None) -> Path:
+    """`path`, unless it is not a litgpt checkpoint dir (weights, config, tokenizer): then one InputError.
+    `what` names the setting the path came from; `hint` replaces the advice on how to get a checkpoint."""
     path = Path(path)
     if not path.is_dir():
-        raise InputError(path, f"{what}: not a directory (expected a litgpt checkpoint, e.g. from "
-                               "`litgpt download <repo>`, or `tiny`)")
+        raise InputError(path, f"{what}: not a directory (" + (hint or "expected a litgpt checkpoint, e.g. from "
+                               "`litgpt download <repo>`, or `tiny`") + ")")
     missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
         missing.append(" or ".join(TOKENIZER_FILES))
     if missing:
-        raise InputError(path, f"{what}: not a complete litgpt checkpoint, missing {', '.join(missing)}"
-                               " (run `litgpt download <repo>`; a HF download needs `litgpt convert_to_litgpt`)")
+        raise InputError(path, f"{what}: not a complete litgpt checkpoint, missing {', '.join(missing)} (" + (
+            hint or "run `litgpt download <repo>`; a HF download needs `litgpt convert_to_litgpt`") + ")")
     return path
 
 

@@ -59,9 +59,10 @@ class Columns:
     hint_text: list = field(default_factory=list)
 
 
-
 @dataclass
 class Tally:
+    """What the readers count as they go: damaged messages, repaired batches, files read."""
+
     malformed: int = 0
     repaired_batches: int = 0
     files: list = field(default_factory=list)
@@ -243,6 +244,13 @@ def fast_frame(chat: Chat, segment: bytes) -> tuple[pl.DataFrame, int] | None:
 # --------------------------------------------------------------------------- the frame
 
 
+def frame_from_dicts(chat: Chat, messages: list[dict], tally: Tally) -> pl.DataFrame:
+    """The tolerant path: message dicts -> raw columns, a damaged message counted in `tally`, not fatal."""
+    cols = Columns()
+    add_batch(cols, chat, messages, tally)
+    return _frame(cols)
+
+
 def _frame(cols: Columns) -> pl.DataFrame:
     hints = (
         pl.DataFrame({"row": pl.Series(cols.hint_row, dtype=pl.UInt32), "type": cols.hint_type, "text": cols.hint_text},
@@ -269,12 +277,11 @@ def _frame(cols: Columns) -> pl.DataFrame:
     ).drop("row")
 
 
-def finish_batch(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
+def finish_batch(raw: pl.DataFrame, cfg: IngestConfig) -> pl.DataFrame:
     """A batch's raw columns -> message columns: UTC times, kinds, and every drop reason a message carries
     by itself (the first that applies). Done every SPILL_ROWS messages, so the raw columns never pile up."""
-    p = {**PARAM_DEFAULTS, **params}
-    chat_types = list(p["chat_types"])
-    skip = [int(c) for c in p["skip_chats"]]
+    chat_types = list(cfg.chat_types)
+    skip = list(cfg.skip_chats)
     # date_unixtime is UTC; exports older than it only have `date`, the exporting machine's local time,
     # which is read as UTC (the offset is not in the file)
     ts = pl.coalesce(
@@ -282,7 +289,7 @@ def finish_batch(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
         pl.col("date").str.to_datetime("%Y-%m-%dT%H:%M:%S", time_zone="UTC", strict=False),
     ).dt.cast_time_unit("us")
     media_only = (pl.col("kind") != "text") & (
-        (pl.col("text").str.strip_chars() == "") | (not p["keep_media_captions"])
+        (pl.col("text").str.strip_chars() == "") | (not cfg.keep_media_captions)
     )
     drop = (
         pl.when(pl.col("chat_id") == TELEGRAM_SERVICE_CHAT).then(pl.lit("service_chat"))
@@ -292,7 +299,7 @@ def finish_batch(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
         .when(pl.col("msg_type") != "message").then(pl.lit("service"))
         .when(pl.col("ts").is_null()).then(pl.lit("malformed"))
         .when(pl.col("sender_id").is_null()).then(pl.lit("no_sender"))
-        .when(pl.col("forwarded") & (not p["keep_forwarded"])).then(pl.lit("forwarded"))
+        .when(pl.col("forwarded") & (not cfg.keep_forwarded)).then(pl.lit("forwarded"))
         .when(media_only).then(pl.lit("media_only"))
         .when(pl.col("text").str.strip_chars() == "").then(pl.lit("empty"))
     )
@@ -306,19 +313,18 @@ def finish_batch(raw: pl.DataFrame, params: dict) -> pl.DataFrame:
     )
 
 
-def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], params: dict) -> pl.LazyFrame:
+def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], cfg: IngestConfig) -> pl.LazyFrame:
     """Finished messages spilled to disk in file order -> the message table (lazy) with the owner flag.
 
     Rows stay in the export's order (chat by chat, message ids ascending), so nothing is sorted in memory.
     Only when that order is broken (overlapping exports, shuffled ids) is the table sorted by chat and
     message id, and a (chat, message id) seen before dropped as a duplicate."""
-    p = {**PARAM_DEFAULTS, **params}
     files = [str(path) for path in parts]
-    messages = pl.scan_ipc(files) if files else finish_batch(_frame(Columns()), p).lazy()
+    messages = pl.scan_ipc(files) if files else finish_batch(_frame(Columns()), cfg).lazy()
     # The owner: the param, else the file's personal_information/fetch header, else (single-chat export)
     # the sender of a personal chat who is not its peer (`id` of a personal chat is the peer's user id).
-    if p["owner_id"]:
-        owner = pl.lit(normalize_owner_id(p["owner_id"]), dtype=pl.String)
+    if cfg.owner_id:  # already as the export writes from_id: "user123"
+        owner = pl.lit(cfg.owner_id, dtype=pl.String)
     else:
         peer = pl.lit("user") + pl.col("chat_id").cast(pl.String)
         unknown = sorted(chats - owners.keys())

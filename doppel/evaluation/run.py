@@ -1,0 +1,93 @@
+"""The evaluation flow: the base model and the tuned twin on the same val rows (loss, then seeded replies),
+compared with the owner's real replies on style and authorship (doppel.evaluation.report assembles them)."""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from doppel.config import EvaluateConfig
+from doppel.evaluation import report
+from doppel.evaluation.authorship import Authorship
+from doppel.evaluation.rows import capped, other_lines, pick_rows
+from doppel.evaluation.style import catchphrases, spreads
+
+
+@dataclass
+class ModelRun:
+    loss: float          # mean per reply token
+    ppl: float
+    tokens: int          # reply tokens scored
+    replies: list[str]   # to the generation rows, in order
+
+
+@dataclass
+class Evaluation:
+    metrics: dict               # flat, rounded: metrics/eval.json
+    profiles: dict              # style profile per who (owner, base, tuned)
+    phrases: list[str]          # the owner's catchphrases
+    gen_rows: list[dict]        # the val rows both models replied to
+    base: list[str]
+    tuned: list[str]
+    timings: dict = field(default_factory=dict)   # seconds, both models (printed, never written)
+
+
+@contextmanager
+def torch_threads(n: int):
+    """`n` torch CPU threads inside the block (0: leave torch's default)."""
+    if n <= 0:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def run_model(checkpoint: Path, adapter: Path | None, loss_rows: list[dict], gen_rows: list[dict],
+              cfg: EvaluateConfig, timings: dict[str, float]) -> ModelRun:
+    """Loss over `loss_rows` and seeded replies to `gen_rows` for one model (the base when adapter is None)."""
+    from doppel.model.load import load
+
+    t0 = time.perf_counter()
+    tw = load(checkpoint, adapter, device=cfg.device, precision=cfg.precision)
+    t1 = time.perf_counter()
+    total, count = tw.loss_stats(loss_rows, batch_size=cfg.batch_size)
+    t2 = time.perf_counter()
+    loss = total / count if count else math.nan
+    replies: list[str] = []
+    bs = max(1, cfg.batch_size)
+    for b, start in enumerate(range(0, len(gen_rows), bs)):
+        chunk = gen_rows[start:start + bs]
+        replies += tw.generate_batch(
+            [tw.prompt_for(r["instruction"]) for r in chunk], max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p, seed=cfg.seed + b)
+    del tw
+    timings["load"] = timings.get("load", 0.0) + t1 - t0
+    timings["loss"] = timings.get("loss", 0.0) + t2 - t1
+    timings["generate"] = timings.get("generate", 0.0) + time.perf_counter() - t2
+    return ModelRun(loss, math.exp(loss) if loss < 700 else math.inf, count, replies)
+
+
+def evaluate(checkpoint: Path, adapter: Path, train: list[dict], val: list[dict], cfg: EvaluateConfig) -> Evaluation:
+    """Base vs tuned on `val`; what the owner sounds like is learnt from `train`."""
+    timings = {"load": 0.0, "loss": 0.0, "generate": 0.0}
+    owner_train, others_train = [r["output"] for r in train], other_lines(train)
+    phrases = catchphrases(owner_train, others_train, cfg.catchphrases, cfg.catchphrase_min_share)
+    cap = cfg.authorship_max_lines
+    clf = Authorship(capped(owner_train, cap, cfg.seed), capped(others_train, cap, cfg.seed + 1))
+    scale = spreads(owner_train + others_train, phrases)
+
+    loss_rows = pick_rows(val, cfg.loss_rows, cfg.seed)
+    gen_rows = pick_rows(val, cfg.generate_rows, cfg.seed)
+    with torch_threads(cfg.threads):
+        base = run_model(checkpoint, None, loss_rows, gen_rows, cfg, timings)
+        tuned = run_model(checkpoint, adapter, loss_rows, gen_rows, cfg, timings)
+    metrics, profiles = report.assemble(base, tuned, len(loss_rows), gen_rows, val, phrases, clf, scale)
+    return Evaluation(metrics, profiles, phrases, gen_rows, base.replies, tuned.replies, timings)

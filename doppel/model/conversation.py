@@ -1,0 +1,55 @@
+"""A running conversation with the twin: the turns so far, cut to the context budget, and the next reply.
+
+`doppel chat` and `doppel serve` both ask the twin through it, so a conversation gets the same prompt and
+the same seeded reply in the terminal and over the API.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from doppel.prompt import render_context
+
+
+class Conversation:
+    """The running chat: turns (is_owner, text), oldest first, and how to ask the twin for the next reply."""
+
+    def __init__(self, twin, system: str = "", sampling: dict | None = None, context_tokens: int | None = None):
+        self.twin = twin
+        self.system = system
+        self.context_tokens = context_tokens
+        self.sampling = dict(sampling or {})
+        self.turns: list[tuple[bool, str]] = []
+        self.replies = 0
+
+    def reset(self) -> None:
+        self.turns.clear()
+        self.replies = 0
+
+    def prompt(self) -> str:
+        """The prompt for the next reply; the oldest turns are dropped (for good) until it fits."""
+        new = int(self.sampling.get("max_new_tokens") or self.twin.defaults["max_new_tokens"])
+        _, keep = self.twin.budget(new)
+        if self.context_tokens:
+            keep = min(keep, int(self.context_tokens))
+        while True:
+            prompt = self.twin.prompt_for(render_context(self.turns, self.system))
+            if len(self.turns) <= 1 or self.twin.count_tokens(prompt) <= keep:
+                return prompt  # a single over-long message is cut from the left by the twin itself
+            self.turns.pop(0)
+
+    def say(self, text: str, write: Callable[[str], object] = lambda s: None) -> str:
+        """Add the other person's message, stream the twin's reply through `write`, return it."""
+        self.turns.append((False, text))
+        seed = self.sampling.get("seed")
+        kwargs = {k: self.sampling.get(k) for k in ("max_new_tokens", "temperature", "top_k", "top_p")}
+        pieces: list[str] = []
+        try:
+            for piece in self.twin.stream(self.prompt(), seed=None if seed is None else int(seed) + self.replies, **kwargs):
+                pieces.append(piece)
+                write(piece)
+        finally:  # Ctrl-C mid-reply keeps what was said so far
+            reply = "".join(pieces)
+            self.replies += 1
+            if reply:
+                self.turns.append((True, reply))
+        return reply

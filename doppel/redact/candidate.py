@@ -1,0 +1,138 @@
+"""Pass B of redaction: one candidate (a number with an optional keyword in front, an IBAN, a base58 address,
+a run of lowercase words) -> its replacement, or itself when nothing in it validates."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from doppel.redact.bip39 import WORDS as BIP39_WORDS
+from doppel.redact.patterns import PH, SEED_RUN
+from doppel.redact.validators import classify_number, crypto_base58_ok, iban_ok
+
+KW_PY = re.compile(
+    r"(?:^|[^A-Za-zа-яёА-ЯЁ])(?P<kw>инн|снилс|паспорт[а-яё]*|серия|серии|карт[а-яё]*|тел[а-яё]*\.?|моб[а-яё.]*"
+    r"|ватсап|вотсап|вайбер|inn|snils|passport|card|phone|tel|mobile|whatsapp|viber"
+    r"|заказ[а-яё]*|трек[а-яё\-]*|артикул[а-яё]*|накладн[а-яё]*|order|tracking|track|sku|id)"
+    r"|(?P<sign>[№#])[ \t]*",
+    re.IGNORECASE,
+)
+KW_TYPE = (  # keyword prefix -> what a number after it is (ID: a label, leave the number; else PHONE)
+    ("заказ", "ID"), ("трек", "ID"), ("артикул", "ID"), ("накладн", "ID"), ("order", "ID"), ("track", "ID"),
+    ("sku", "ID"), ("id", "ID"), ("инн", "INN"), ("inn", "INN"), ("снилс", "SNILS"), ("snils", "SNILS"),
+    ("паспорт", "PASSPORT"), ("passport", "PASSPORT"), ("сери", "PASSPORT"), ("карт", "CARD"), ("card", "CARD"),
+)
+GROUP_PY = re.compile(r"[0-9]+")
+
+
+def _keyword_type(word: str | None) -> str:
+    if not word:
+        return "ID"  # № or #
+    w = word.lower()
+    for prefix, t in KW_TYPE:
+        if w.startswith(prefix):
+            return t
+    return "PHONE"
+
+
+def redact_numbers(m: str, start: int, kw: str | None) -> str:
+    """Replace the validated digit spans in m[start:]: greedy, the longest span of digit groups first.
+
+    A span is a run of digit groups; after its first two groups every group has 2+ digits ("8 912 345 67 89",
+    "+33 6 12 34 56 78", "4111 1111 ..."), which also keeps long lists of single digits cheap.
+    """
+    groups = [(g.start(), g.end()) for g in GROUP_PY.finditer(m, start)]
+    n = len(groups)
+    cum = [0]
+    for s, e in groups:
+        cum.append(cum[-1] + e - s)
+    out, pos, i = [], 0, 0
+    while i < n:
+        found = None
+        last = i
+        while last + 1 < n and last - i < 11 and (last == i or groups[last + 1][1] - groups[last + 1][0] >= 2):
+            last += 1
+        for j in range(last, i - 1, -1):
+            nd, ng = cum[j + 1] - cum[i], j - i + 1
+            if not 6 <= nd <= 19:
+                continue
+            lo = groups[i][0]
+            while lo > start and (m[lo - 1] in "+(" or (m[lo - 1] in " \t" and lo - 1 > start and m[lo - 2] == "+")):
+                lo -= 1
+            if kw is None and m[lo] != "+" and (  # cheap rejections before building the span
+                nd < 10 or (nd == 12 and ng > 1) or (nd > 12 and (m[groups[i][0]] not in "23456" or ng > 5))
+            ):
+                continue
+            kind = classify_number(
+                m[lo:groups[j][1]].lstrip("("), [m[s:e] for s, e in groups[i:j + 1]],
+                [m[groups[k][1]:groups[k + 1][0]] for k in range(i, j)], kw,
+            )
+            if kind:
+                found = (lo, groups[j][1], kind, j)
+                break
+        if found:
+            lo, hi, kind, j = found
+            if kind == "PASSPORT":  # a letter series in front: "passport AB 1234567"
+                pre = re.search(r"[A-ZА-Я]{1,2} ?$", m[start:lo])
+                lo = lo - len(pre.group(0)) if pre else lo
+            out += [m[pos:lo], PH[kind]]
+            pos, i = hi, j + 1
+        else:
+            i += 1
+    if not out:
+        return m
+    out.append(m[pos:])
+    return "".join(out)
+
+
+WORD_PY = re.compile(r"[A-Za-z]+")
+
+
+def redact_seed(m: str) -> str:
+    """Runs of 12+ consecutive BIP39 words become <SEED_PHRASE>."""
+    words = list(WORD_PY.finditer(m))
+    out, pos, i = [], 0, 0
+    while i < len(words):
+        j = i
+        while j < len(words) and words[j].group(0).lower() in BIP39_WORDS and (
+            j == i or words[j].group(0).islower()
+        ):
+            j += 1
+        if j - i >= 12:
+            out += [m[pos:words[i].start()], PH["SEED_PHRASE"]]
+            pos, i = words[j - 1].end(), j
+        else:
+            i = max(j, i + 1)
+    if not out:
+        return m
+    out.append(m[pos:])
+    return "".join(out)
+
+
+PASSPORT_RU_PY = re.compile(r"[0-9]{2} ?[0-9]{2}[ \t]*(?:№|n|no\.?|номер|#)[ \t]*[0-9]{6}\b", re.IGNORECASE)
+IBAN_PY = re.compile(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?")
+SEED_PY = re.compile(SEED_RUN)
+BASE58_PY = re.compile(r"[13LMDT][1-9A-HJ-NP-Za-km-z]{25,34}")
+
+
+@lru_cache(maxsize=1 << 17)
+def redact_candidate(m: str) -> str:
+    """Pass B: the replacement for one candidate (itself when nothing in it validates)."""
+    if IBAN_PY.fullmatch(m):
+        parts = m.split(" ")
+        for k in range(len(parts), 0, -1):  # "DE89 3704 0044 0532 0130 00 EUR": trim trailing groups
+            compact = "".join(parts[:k])
+            if iban_ok(compact):
+                return PH["IBAN"] + (" " + " ".join(parts[k:]) if k < len(parts) else "")
+        if not any(c.isdigit() for c in m[4:]):
+            return m
+    if BASE58_PY.fullmatch(m):
+        return PH["CRYPTO_ADDRESS"] if crypto_base58_ok(m) else m
+    if SEED_PY.fullmatch(m):
+        return redact_seed(m)
+    km = KW_PY.match(m)
+    if km:
+        if (pm := PASSPORT_RU_PY.search(m, km.end())) and _keyword_type(km.group("kw")) == "PASSPORT":
+            return m[:pm.start()] + PH["PASSPORT"] + m[pm.end():]
+        kw = _keyword_type(km.group("kw"))
+        return m if kw == "ID" else redact_numbers(m, km.end(), kw)
+    return redact_numbers(m, 0, None)

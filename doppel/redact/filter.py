@@ -1,0 +1,58 @@
+"""`doppel scrub` with no --input/--output/--report: a stdin -> stdout filter, one redacted line out per line in.
+
+    cat notes.txt | doppel scrub > notes.clean.txt
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import polars as pl
+
+from doppel.redact.scrub import scrub_texts
+
+
+def filter_stream(inp, out, chunk_size: int = 1 << 20) -> int:
+    """Binary streams in and out: one redacted line out per line in (a final line without '\\n' stays so).
+
+    Reads whatever is available (up to chunk_size bytes) and scrubs its complete lines as one batch, so a pipe
+    is processed in large batches while an interactive line is answered at once.
+    """
+    read = getattr(inp, "read1", inp.read)
+    pending: list[bytes] = []  # the start of a line whose end has not come yet
+    lines = 0
+    while chunk := read(chunk_size):
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            pending.append(chunk)
+            continue
+        batch = b"".join([*pending, chunk[:cut]])
+        pending = [chunk[cut + 1:]]
+        lines += _write_lines(batch, out, final_newline=True)
+    if rest := b"".join(pending):
+        lines += _write_lines(rest, out, final_newline=False)
+    return lines
+
+
+def _write_lines(batch: bytes, out, final_newline: bool) -> int:
+    lines = batch.decode("utf-8", errors="replace").split("\n")
+    redacted, _ = scrub_texts(pl.Series("text", lines, dtype=pl.String))
+    text = "\n".join(redacted.to_list())
+    out.write(text.encode("utf-8") + (b"\n" if final_newline else b""))
+    out.flush()
+    return len(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="doppel scrub",
+        description="Redact private data from stdin to stdout, one redacted line per line. With --input, "
+        "--output or --report: the pipeline stage (stages/scrub.py; `doppel scrub --help`).",
+    ).parse_args(argv)
+    try:
+        filter_stream(sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0

@@ -1,0 +1,85 @@
+"""Pass A of redaction: "<keyword> [up to 3 words] <separator> <value>" ("password: ...", "пароль от почты -
+...", "pin 1234") -> the value becomes <SECRET>, or <SEED_PHRASE> for a run of BIP39 words."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from doppel.redact.candidate import redact_seed
+from doppel.redact.patterns import B, PH, SECRET_KW
+
+SECRET_PY = re.compile(SECRET_KW.replace(B, r"\b"))
+SECRET_STOP = frozenset("""
+is was the a an not incorrect wrong correct changed reset same expired required empty invalid weak strong new old
+please here there from for with and this that your my our his her their again only still also just been being
+forgot lost never always very too same protected manager managers field fields reset length policy
+password passwords пароль пароля none null true false optional
+такой такая такое тот же не неверный неправильный правильный забыл забыла поменял поменяла сменил сменила от для
+и или это мой моя твой твоя ваш наш его её их новый старый простой сложный нужен нужно надо есть был была
+прислал прислала скинул скинула скину пришлю напиши напишу отправил отправила верный сброшен сбросил
+""".split())
+SYMBOLS = set("!@#$%^&*+=?~|")
+CODE_CHARS = frozenset("()[]{}\"'`")
+SECRET_OF = frozenset("от для к на из of for to from on".split())
+
+
+SECRET_SEP_PY = re.compile(  # a hyphen counts only next to a space ("gdebi-test8" is one word)
+    r"(?:[ \t]*[:=\u2013\u2014][ \t]*|[ \t]+-[ \t]*|-[ \t]+|[ \t]+(?:is|was|будет)[ \t]+)(?:это[ \t]+)?"
+    r"|[ \t]+это[ \t]+",
+    re.IGNORECASE,
+)
+# After these keywords and ':' any uncommon word is the secret ("Password: correcthorse"); after the others
+# ("token", "pass", "secret", ...) and after other separators it needs a digit or a symbol.
+STRONG_KW = ("парол", "пин", "pin", "password", "passwd", "passcode", "passphrase", "pwd", "cvv", "cvc")
+TOKEN_PY = re.compile(r"[^\s<]+")
+VALUE_TRAIL = ".,;)\"'»"
+
+
+def looks_like_secret(value: str, explicit: bool) -> bool:
+    """After ':' any word of 4+ characters but the common ones; otherwise it must have a digit or a symbol
+    (3 digits pass too: a CVV). Nothing that looks like code."""
+    if len(value) == 3 and value.isdigit():
+        return True
+    if len(value) < 4 or value.lower() in SECRET_STOP or value.lower().startswith(("http", "www.")):
+        return False
+    if any(c in CODE_CHARS for c in value):  # token: typing.Union[bytes, ...]  /  password.encode("latin1")
+        return False
+    return explicit or any(c.isdigit() or c in SYMBOLS for c in value)
+
+
+@lru_cache(maxsize=1 << 16)
+def redact_secret(m: str) -> str:
+    """Pass A: "<keyword> [up to 3 words] <separator> <value>" -> the value becomes <SECRET> (or a seed phrase)."""
+    km = SECRET_PY.match(m)
+    if not km:
+        return m
+    sm = SECRET_SEP_PY.search(m, km.end())
+    if sm and len(m[km.end():sm.start()].split()) <= 3:
+        tail = m[sm.end():]
+        seeded = redact_seed(tail)
+        if seeded.startswith(PH["SEED_PHRASE"]):
+            return m[:sm.end()] + seeded
+        tm = TOKEN_PY.match(tail)
+        if tm:
+            v = tm.group(0).rstrip(VALUE_TRAIL)
+            strong = km.group(0).lower().lstrip(" \t,.;:!?(«\"'-").startswith(STRONG_KW)
+            if looks_like_secret(v, strong and sm.group(0).strip()[:1] == ":"):
+                return m[:sm.end()] + PH["SECRET"] + tail[len(v):]
+        if sm.start() == km.end():  # "password=None": the separator right after the keyword, a poor value
+            return m
+    # No (usable) separator: the token right after the keyword ("pin 1234"), or after a short "of what"
+    # ("пароль от почты abc123", "password for wifi Xy7#kq!2"), if it has a digit or a symbol.
+    tokens = TOKEN_PY.findall(m, km.end())[:4]
+    if tokens and tokens[0].lower() in SECRET_OF:
+        tokens = tokens[1:]
+        candidates = tokens[:3]
+    else:
+        candidates = tokens[:1]
+    for tok in candidates:
+        v = tok.rstrip(VALUE_TRAIL)
+        if looks_like_secret(v, False):
+            start = m.index(tok, km.end())
+            return m[:start] + PH["SECRET"] + m[start + len(v):]
+        if v != tok:  # punctuation ends the phrase
+            break
+    return m

@@ -1,0 +1,90 @@
+"""`doppel fetch`: params (fetch section) with flags on top, credentials, the session, the Telethon client, the run."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+from doppel import config
+from doppel.config import FetchConfig
+from doppel.telegram.fetch.fetcher import Stop, Summary, fetch
+from doppel.telegram.fetch.session import load_credentials, prepare_session, resolve_session, secure_session
+
+
+def make_client(session: Path, api_id: int, api_hash: str, cfg: FetchConfig):
+    from telethon import TelegramClient
+
+    return TelegramClient(str(session), api_id, api_hash, flood_sleep_threshold=cfg.flood_sleep_threshold)
+
+
+async def _run(session: Path, api_id: int, api_hash: str, out_dir: Path, cfg: FetchConfig) -> Summary:
+    client = make_client(session, api_id, api_hash, cfg)
+    secure_session(session)
+    try:
+        await client.start()  # the first run asks for the phone number, the login code, the 2FA password
+        secure_session(session)
+        return await fetch(client, out_dir, cfg, sleep=SLEEP)
+    finally:
+        await client.disconnect()
+        secure_session(session)
+
+
+SLEEP = asyncio.sleep  # tests replace it to shorten FloodWait countdowns
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="doppel fetch",
+        description="Download your Telegram chats with Telethon into data/raw/telethon (incremental, resumable).")
+    ap.add_argument("--out", type=Path, help="output folder (default: fetch.out in params.yaml)")
+    ap.add_argument("--include-groups", action="store_true", default=None,
+                    help="also private groups and supergroups (channels never)")
+    ap.add_argument("--skip", type=int, nargs="+", action="extend", default=[], metavar="CHAT_ID",
+                    help="chat ids to leave out (added to fetch.skip_chats)")
+    ap.add_argument("--limit-chats", type=int, metavar="N", help="fetch at most N chats this run")
+    ap.add_argument("--session", help="the login session file (outside the repository; "
+                    "default $XDG_CONFIG_HOME/doppel/telethon.session)")
+    ap.add_argument("--params", type=Path, default=config.PARAMS_FILE, help="params file (default: params.yaml)")
+    return ap
+
+
+def load_config(args: argparse.Namespace) -> FetchConfig:
+    """The fetch section of the params file, the flags on top (validated alike)."""
+    flags: dict = {"out": str(args.out) if args.out is not None else None, "include_groups": args.include_groups,
+                   "limit_chats": args.limit_chats, "session": args.session}
+    flags = {k: v for k, v in flags.items() if v is not None}
+    if args.skip:
+        flags["skip_chats"] = [*config.load("fetch", args.params).skip_chats, *args.skip]
+    return config.load("fetch", args.params, overrides=flags)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    cfg = load_config(args)
+    out_dir = Path(cfg.out)
+    session = resolve_session(cfg.session, out_dir)
+    api_id, api_hash = load_credentials()
+    prepare_session(session)
+    if not out_dir.exists():
+        out_dir.mkdir(parents=True)
+        os.chmod(out_dir, 0o700)
+    start = time.perf_counter()
+    try:
+        summary = asyncio.run(_run(session, api_id, api_hash, out_dir, cfg))
+    except Stop as err:
+        print(f"doppel fetch: error: {err}", file=sys.stderr)
+        return 2
+    except ConnectionError as err:
+        print(f"doppel fetch: error: cannot reach Telegram ({err}); rerun when online", file=sys.stderr)
+        return 2
+    except EOFError:
+        print("doppel fetch: error: not logged in yet: run `doppel fetch` once in a terminal to log in "
+              "(phone number, login code, 2FA password)", file=sys.stderr)
+        return 2
+    for path in summary.files:
+        os.chmod(path, 0o600)
+    print(summary.text(out_dir) + f" in {time.perf_counter() - start:.0f}s", file=sys.stderr)
+    return 0

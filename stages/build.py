@@ -1,0 +1,29 @@
+"""build: turns -> instruction rows (litgpt JSON: train.json, val.json), split by time.
+
+One row per owner turn with context: the session's previous turns, labelled by speaker and trimmed from the
+oldest side to `build.context_tokens`. The latest sessions (`build.val_share`) go to val.
+"""
+import sys
+
+from doppel import config, io
+from doppel.build import ROW_KEYS, build, summary
+from doppel.stage import script_main, stage_parser
+from doppel.schemas import Turn
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = stage_parser("build", __doc__, input=("data/interim/turns.parquet", "turn table"),
+                        output=("data/processed", "dataset folder, receives train.json and val.json"),
+                        report="reports/dataset.json").parse_args(argv)
+    cfg = config.load("build", args.params)
+    turns = io.read_table(args.input, list(Turn.to_schema().columns), Turn)
+    train, val, report = build(turns, cfg)
+    io.write_rows(train, args.output / "train.json", ROW_KEYS)
+    io.write_rows(val, args.output / "val.json", ROW_KEYS)
+    io.write_json(args.report, report)
+    print(summary(report), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    script_main(main)

@@ -1,0 +1,37 @@
+"""ingest: Telegram exports (Desktop result.json, `doppel fetch` chat_*.jsonl) -> the message table.
+
+Every message read is a row; the ones left out (`ingest.chat_types`, `skip_chats`, forwards, service
+messages, media without text, ...) carry their drop reason, counted in the report.
+"""
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from doppel import config, io
+from doppel.stage import script_main, stage_parser
+from doppel.errors import InputError
+from doppel.ingest import scan_exports, summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = stage_parser("ingest", __doc__, output=("data/interim/messages.parquet", "message table (.parquet)"),
+                      report="reports/ingest.json")
+    ap.add_argument("--input", type=Path, nargs="+",
+                    help="result.json / chat_*.jsonl files or folders holding them (default: params' ingest.input)")
+    args = ap.parse_args(argv)
+    start = time.perf_counter()
+    cfg = config.load("ingest", args.params)
+    if args.output.is_dir():
+        raise InputError(args.output, "is a folder: --output names the .parquet file to write")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=args.output.parent) as spill:
+        messages, report = scan_exports(args.input or [Path(cfg.input)], Path(spill), cfg)
+        io.write_parquet(messages, args.output)
+    io.write_json(args.report, report)
+    print(summary(report, time.perf_counter() - start), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    script_main(main)

@@ -1,0 +1,31 @@
+"""scrub: messages -> kept messages with private data in their text replaced by typed placeholders.
+
+<PHONE>, <EMAIL>, <CARD>, <IBAN>, <PASSPORT>, <INN>, <SNILS>, <SECRET>, <SEED_PHRASE>, <CRYPTO_ADDRESS>
+(doppel.redact); the export's own phone/email/card entities too (`scrub.use_export_entities`).
+`doppel scrub` with none of --input/--output/--report filters stdin to stdout instead.
+"""
+import sys
+import time
+
+from doppel import config, io
+from doppel.stage import script_main, stage_parser
+from doppel.redact.scrub import COLUMNS_READ, scrub_frame, summary
+from doppel.schemas import Message
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = stage_parser("scrub", __doc__, input=("data/interim/messages.parquet", "message table from ingest"),
+                        output=("data/interim/messages_clean.parquet", "redacted message table"),
+                        report="reports/scrub.json").parse_args(argv)
+    cfg = config.load("scrub", args.params)
+    start = time.perf_counter()
+    messages = io.read_table(args.input, COLUMNS_READ, Message)
+    clean, report = scrub_frame(messages, cfg)
+    io.write_parquet(clean, args.output)
+    io.write_json(args.report, report)
+    print(f"{summary(report)} in {time.perf_counter() - start:.2f}s -> {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    script_main(main)

@@ -1,0 +1,55 @@
+"""train: LoRA fine-tuning of the base on the dataset -> models/adapter (LoRA weights + configs only).
+
+Resumes after a crash from models/train_state (kept outside the DVC outputs); logs loss and val_loss to
+dvclive/, tokens/s and MFU to reports/train_speed/. The knobs are params.yaml's `train` section.
+"""
+import sys
+from pathlib import Path
+
+from doppel import config, io
+from doppel.errors import InputError
+from doppel.model.checkpoint import resolve_checkpoint, validate_checkpoint
+from doppel.stage import script_main, stage_parser
+from doppel.training.loop import Dirs, train
+from doppel.training.report import render_summary
+
+
+def parser():
+    ap = stage_parser("train", __doc__, input=("data/processed", "dataset folder with train.json and val.json"),
+                      output=("models/adapter", "adapter folder"))
+    ap.add_argument("--base", type=Path, default=None,
+                    help="base checkpoint folder (default: from params.yaml's base.checkpoint_dir)")
+    ap.add_argument("--state", type=Path, default=Path("models/train_state"),
+                    help="resume checkpoint folder (default: models/train_state)")
+    ap.add_argument("--live", type=Path, default=Path("dvclive"),
+                    help="dvclive folder for loss, val_loss and lr (default: dvclive)")
+    ap.add_argument("--speed", type=Path, default=Path("reports/train_speed"),
+                    help="dvclive folder for tokens/s and MFU (default: reports/train_speed)")
+    return ap
+
+
+def base_dir(base: Path | None, params: Path) -> Path:
+    if base is not None:
+        return validate_checkpoint(base.resolve(), "base checkpoint")
+    base_cfg = config.load("base", params)
+    path = resolve_checkpoint(base_cfg)
+    if base_cfg.is_tiny and not (path / "model_config.yaml").exists():
+        raise InputError(path, "no base model here yet: run `doppel base` (or `dvc repro base`) first")
+    return validate_checkpoint(path, "base checkpoint")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    cfg = config.load("train", args.params)
+    base = base_dir(args.base, args.params)
+    train_file, val_file = args.input / "train.json", args.input / "val.json"
+    train_rows = io.read_rows(train_file)
+    val_rows = io.read_rows(val_file) if val_file.is_file() else []
+    summary = train(cfg, base, train_file, train_rows, val_rows, Dirs(args.output, args.state, args.live, args.speed))
+    if summary is not None:  # None on the other ranks of a multi-device run
+        print(render_summary(summary, args.output), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    script_main(main)

@@ -1,0 +1,297 @@
+"""doppel serve: the real server (a subprocess on a free loopback port, the tiny twin) driven by the official
+`openai` client; replies equal `doppel chat --message` with the same seed; bad requests are 4xx JSON errors."""
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import yaml
+
+import twin_fixtures as F
+from doppel import chat
+
+REPO = Path(__file__).resolve().parents[1]
+KEY = "test-key-123"
+SAMPLING = {"max_new_tokens": 12, "temperature": 0.9, "top_k": 40, "top_p": 0.95}
+START_TIMEOUT_S = 90
+
+
+def env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **extra}
+
+
+@pytest.fixture(scope="module")
+def twin_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve")
+    ck = F.make_checkpoint(root / "base", block_size=1024)  # room for a long reply to abandon
+    ad = F.make_adapter(ck, root / "adapter")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["build"]["system_prompt"] = F.SYSTEM
+    params["chat"].update(SAMPLING, adapter=str(ad), seed=3, device="cpu")
+    params["serve"].update(SAMPLING, adapter=str(ad), port=0, threads=1, device="cpu", max_body_bytes=65536,
+                           max_tokens_cap=1000, context_tokens=80)
+    path = root / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    return ck, ad, path
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen, url: str, lines: list[str]):
+        self.proc, self.url, self.lines = proc, url, lines
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def server(twin_files):
+    ck, _, params = twin_files
+    proc = subprocess.Popen([sys.executable, "-m", "doppel.cli", "serve", "--base", str(ck), "--params", str(params)],
+                            cwd=REPO, env=env(DOPPEL_API_KEY=KEY), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    lines: list[str] = []
+    found: queue.Queue = queue.Queue()
+
+    def read() -> None:  # keeps draining stderr for the server's whole life
+        for line in proc.stderr:
+            lines.append(line)
+            if m := re.search(r"http://127\.0\.0\.1:\d+/v1", line):
+                found.put(m.group(0))
+        found.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    srv = Server(proc, "", lines)
+    try:
+        url = found.get(timeout=START_TIMEOUT_S)
+        assert url, f"server did not start:\n{''.join(lines)}"
+        srv.url = url
+        yield srv
+    finally:
+        srv.stop()
+    assert srv.proc.returncode is not None
+
+
+def client(server: Server, key: str = KEY) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url, api_key=key, max_retries=0, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def chat_reply(twin_files):
+    """`doppel chat --message` with chat.seed 3 (its first reply uses seed 3), in process."""
+    ck, _, params = twin_files
+
+    def reply(message: str) -> str:
+        out = io.StringIO()
+        assert chat.main(["--base", str(ck), "--params", str(params), "--message", message], stdout=out,
+                         stderr=io.StringIO()) == 0
+        return out.getvalue().removesuffix("\n")
+    return reply
+
+
+def ask(c: openai.OpenAI, messages, **kwargs):
+    kwargs = {"temperature": SAMPLING["temperature"], "top_p": SAMPLING["top_p"], **kwargs}
+    return c.chat.completions.create(model="twin", messages=messages, **kwargs)
+
+
+def test_plain_and_streaming_replies_equal_doppel_chat(server, chat_reply):
+    c = client(server)
+    assert [m.id for m in c.models.list().data] == ["twin"]
+    expected = chat_reply("hi")
+    done = ask(c, [{"role": "user", "content": "hi"}], seed=3, max_tokens=12)
+    assert done.choices[0].message.content == expected and done.choices[0].message.role == "assistant"
+    assert done.choices[0].finish_reason in ("stop", "length") and len(done.choices) == 1
+    u = done.usage
+    assert u.prompt_tokens > 0 and 0 < u.completion_tokens <= 12
+    assert u.total_tokens == u.prompt_tokens + u.completion_tokens
+    if done.choices[0].finish_reason == "length":
+        assert u.completion_tokens == 12
+
+    chunks = list(ask(c, [{"role": "user", "content": "hi"}], seed=3, max_completion_tokens=12, stream=True,
+                      stream_options={"include_usage": True}))
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert text == expected
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == done.choices[0].finish_reason
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == u.total_tokens
+
+    raw = httpx.post(f"{server.url}/chat/completions", headers={"Authorization": f"Bearer {KEY}"}, timeout=60,
+                     json={"model": "twin", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+    assert raw.headers["content-type"].startswith("text/event-stream")
+    assert raw.text.rstrip("\n").endswith("data: [DONE]")
+
+
+def test_roles_context_budget_stop_and_seed(server, twin_files):
+    from doppel.model.load import load
+
+    ck, ad, _ = twin_files
+    twin = load(ck, ad, device="cpu")
+    turns = [(i % 2 == 1, f"message {i} about coffee and movies tonight") for i in range(41)]
+    messages = [{"role": "assistant" if mine else "user", "content": text} for mine, text in turns]
+    conv = chat.Conversation(twin, F.SYSTEM, {"max_new_tokens": 10}, context_tokens=80)
+    conv.turns = list(turns)
+    prompt = conv.prompt()
+    assert "message 40" in prompt and "message 0 " not in prompt
+    sampling = {k: SAMPLING[k] for k in ("temperature", "top_k", "top_p")}
+    want = twin.generate(prompt, max_new_tokens=10, seed=7, **sampling)
+
+    c = client(server)
+    got = ask(c, messages, seed=7, max_tokens=10)
+    assert got.choices[0].message.content == want
+    assert got.usage.prompt_tokens == twin.count_tokens(prompt) <= 80  # serve.context_tokens
+
+    # a system message replaces the system line; a developer message is the same thing; text parts are joined
+    other = ask(c, [{"role": "developer", "content": "Two old friends."},
+                    {"role": "user", "content": [{"type": "text", "text": "h"}, {"type": "text", "text": "i"}]}],
+                seed=3, max_tokens=10)
+    alone = twin.generate(twin.prompt_for(F.render_context([(False, "hi")], "Two old friends.")), max_new_tokens=10,
+                          seed=3, **sampling)
+    assert other.choices[0].message.content == alone
+
+    if len(want) > 4:  # a stop sequence ends the reply before it
+        stop = want[2:4]
+        cut = ask(c, messages, seed=7, max_tokens=10, stop=[stop, "\u2603never"])
+        assert cut.choices[0].message.content == want[: want.find(stop)] and cut.choices[0].finish_reason == "stop"
+
+
+def test_bad_requests_get_openai_errors(server):
+    c = client(server)
+    cases = [
+        (dict(messages=[]), "messages"),
+        (dict(messages=[{"role": "user", "content": 5}]), "messages[0].content"),
+        (dict(messages=[{"role": "robot", "content": "hi"}]), "messages[0].role"),
+        (dict(messages=[{"role": "user", "content": "hi"}], temperature="hot"), "temperature"),
+        (dict(messages=[{"role": "user", "content": "hi"}], max_tokens=10**6), "max_tokens"),
+        (dict(messages=[{"role": "user", "content": "hi"}], n=2), "n"),
+    ]
+    for kwargs, param in cases:
+        with pytest.raises(openai.BadRequestError) as err:
+            c.chat.completions.create(model="twin", **kwargs)
+        assert err.value.status_code == 400 and err.value.body["param"] == param, kwargs
+        assert err.value.body["type"] == "invalid_request_error" and "Traceback" not in err.value.body["message"]
+    with pytest.raises(openai.NotFoundError):
+        c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.AuthenticationError) as err:
+        client(server, "wrong").models.list()
+    assert err.value.status_code == 401 and err.value.body["code"] == "invalid_api_key"
+    assert httpx.get(f"{server.url}/models", timeout=30).status_code == 401  # no key at all
+
+    auth = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=server.url, headers=auth, timeout=30) as h:
+        for body, status in [(b"{not json", 400), (b"[1, 2]", 400), (b"x" * 70_000, 413)]:
+            r = h.post("/chat/completions", content=body)
+            assert r.status_code == status and set(r.json()["error"]) == {"message", "type", "param", "code"}
+        r = h.get("/nowhere")
+        assert r.status_code == 404 and "error" in r.json()
+        assert h.get(server.url.removesuffix("/v1") + "/health").json()["status"] == "ok"
+
+
+def test_sixteen_concurrent_clients(server, chat_reply):
+    expected = chat_reply("hi")
+
+    def one(i: int):
+        c = client(server)
+        if i % 4 == 0:  # seeded ones run alone and must still be exactly chat's reply
+            return ask(c, [{"role": "user", "content": "hi"}], seed=3, max_tokens=12)
+        return ask(c, [{"role": "user", "content": f"number {i}, coffee?"}], max_tokens=8)
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(16)))
+    for i, r in enumerate(results):
+        assert r.choices[0].finish_reason in ("stop", "length") and r.usage.completion_tokens <= 12
+        if i % 4 == 0:
+            assert r.choices[0].message.content == expected
+
+
+def test_client_leaving_mid_stream_frees_its_slot(server):
+    c = client(server)
+    health = server.url.removesuffix("/v1") + "/health"
+    msg = [{"role": "user", "content": "tell me everything"}]
+    start = time.perf_counter()
+    full = ask(c, msg, temperature=0, max_tokens=900)
+    full_s = time.perf_counter() - start
+    if full.choices[0].finish_reason != "length":
+        pytest.skip("the greedy reply ends early on this platform; nothing long to cut")
+    def freed_soon() -> None:
+        left = time.perf_counter()
+        while (h := httpx.get(health, timeout=10).json())["running"] or h["waiting"]:
+            assert time.perf_counter() - left < full_s / 4, "the abandoned reply kept running"
+            time.sleep(0.02)
+
+    stream = ask(c, msg, temperature=0, max_tokens=900, stream=True)
+    next(iter(stream))
+    stream.close()
+    freed_soon()
+    with pytest.raises(openai.APITimeoutError):  # a plain request whose client gives up
+        client(server).with_options(timeout=0.5).chat.completions.create(
+            model="twin", messages=msg, temperature=0, max_tokens=900)
+    freed_soon()
+
+
+def test_bench_serve_prints_its_table(server, capsys):
+    from doppel.bench import serve as bench
+
+    code = bench.main(["--url", server.url, "--api-key", KEY, "--clients", "1,4", "--requests", "4",
+                       "--max-tokens", "4", "--seconds", "20"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = [line.split() for line in out.splitlines() if re.match(r"\s+\d+\s+\d+", line)]
+    assert [r[0] for r in rows] == ["1", "4"] and all(r[1] == "4" and r[2] == "0" for r in rows)
+    assert "p95 ms" in out
+
+
+def test_second_server_on_a_busy_port_and_open_host_without_key(server, twin_files):
+    ck, _, params = twin_files
+    port = server.url.rsplit(":", 1)[1].split("/")[0]
+    base = [sys.executable, "-m", "doppel.cli", "serve", "--base", str(ck), "--params", str(params)]
+    busy = subprocess.run([*base, "--port", port], cwd=REPO, env=env(), capture_output=True, text=True, timeout=60)
+    open_ = subprocess.run([*base, "--host", "0.0.0.0"], cwd=REPO, env={**env(), "DOPPEL_API_KEY": ""},
+                           capture_output=True, text=True, timeout=60)
+    for proc, words in ((busy, "already in use"), (open_, "API key")):
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("doppel serve: error:"), proc.stderr
+        assert words in lines[0]
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=5):
+        pass  # the first server still listens
+
+
+def test_stop_sequences_cut_across_pieces():
+    from doppel.serve.engine import StopCut
+
+    cut = StopCut(["END", "xyz"])
+    out = [cut.push(p) for p in ["hello E", "N", "D and more"]]
+    assert out == ["hello ", "", ""] and cut.stopped and cut.finish() == ""
+    cut = StopCut(["END"])
+    assert [cut.push("a E"), cut.push("Nd")] == ["a ", "ENd"] and cut.finish() == "" and not cut.stopped
+    cut = StopCut(["END"])
+    assert cut.push("tail EN") == "tail " and cut.finish() == "EN"  # a held prefix that never completed
+    assert StopCut([]).push("as is") == "as is"
+
+
+def test_serve_params_are_checked():
+    from conftest import cfg
+    from doppel.errors import InputError
+
+    assert cfg("serve").host == "127.0.0.1"
+    with pytest.raises(InputError, match=r"serve\.port"):
+        cfg("serve", port=70000)
+    with pytest.raises(InputError, match=r"serve\.max_new_tokens: must be at most max_tokens_cap"):
+        cfg("serve", max_new_tokens=600, max_tokens_cap=512)
