@@ -7,7 +7,7 @@ export DVC_NO_ANALYTICS := 1
 # DVC stages call `doppel`: put the venv's scripts first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup repro test bench clean-venv
+.PHONY: setup repro test bench plots clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,38 @@ repro: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+# `dvc plots show` with vega inlined from .vega/ (fetched once with npm, then offline): dvc_plots/index.html.
+# Compare runs: make plots PLOTS="diff main exp-name". The versions are the ones DVC's own page loads.
+VEGA   := vega@5.20.2 vega-lite@5.2.0 vega-embed@6.18.2
+PLOTS  ?= show
+.vega/offline.html:
+	mkdir -p .vega && cd .vega && npm pack --silent $(VEGA) >/dev/null
+	cd .vega && for p in $(VEGA); do n=$${p%@*}; tar -xzf $$n-$${p#*@}.tgz -O package/build/$$n.min.js > $$n.min.js; done
+	cd .vega && { printf '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>doppel plots</title>\n'; \
+	  for n in vega vega-lite vega-embed; do printf '<script>'; cat $$n.min.js; printf '</script>\n'; done; \
+	  printf '</head>\n<body>\n{plot_divs}\n</body>\n</html>\n'; } > offline.html.tmp && mv offline.html.tmp offline.html
+
+plots: setup .vega/offline.html
+	dvc plots $(PLOTS) --html-template .vega/offline.html -o dvc_plots
+
 bench: setup
 	$(BIN)/doppel bench prep --messages 1000000
+
+# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml; mutmut works in a git-ignored copy,
+# mutants/). One module at a time, one worker, each bounded by MUTATE_TIMEOUT seconds (~1-2 mutants/s here);
+# prints each module's score and its surviving mutants (`mutmut show NAME` shows one).
+# `make mutate MUTATE_MODULES=segment` for one module.
+MUTATE_MODULES ?= segment build training.data training.schedule evaluation.style evaluation.authorship \
+                  model.sampling redact.scrub redact.candidate redact.validators redact.secret
+MUTATE_TIMEOUT ?= 900
+mutate: setup
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,mutate]'
+	@mkdir -p mutants; for m in $(MUTATE_MODULES); do \
+	  OMP_NUM_THREADS=1 timeout $(MUTATE_TIMEOUT) $(BIN)/mutmut run --max-children 1 "doppel.$$m.*" \
+	    | tr '\r' '\n' | grep -E '^(🎉|🙁|🫥|⏰|🤔|🔇) doppel\.' > mutants/$$m.txt; \
+	  echo "doppel.$$m: $$(grep -cE '^(🎉|⏰)' mutants/$$m.txt) killed of $$(grep -c . mutants/$$m.txt)"; \
+	  grep -v '^🎉' mutants/$$m.txt; \
+	done
 
 clean-venv:
 	rm -rf $(VENV)

@@ -100,6 +100,27 @@ def check_roles(turns: pl.DataFrame) -> None:
                          "(check ingest.owner_id and that your chats have other speakers)")
 
 
+def check_val(train: pl.DataFrame, val: pl.DataFrame) -> None:
+    """Val is whole sessions: with one session of rows there is none for val, and training would report a
+    loss of nan and learn nothing that can be checked. Refused here, before any training."""
+    if val.is_empty():
+        sessions = train.select(KEYS).n_unique()
+        raise InputError("turns", f"the val split is empty: {train.height} training row(s) in {sessions} "
+                         "session(s), and val takes whole sessions (the latest), so it needs at least 2; export "
+                         "more history, or lower segment.session_gap_hours to cut it into more sessions")
+
+
+def warnings(report: dict, cfg: BuildConfig) -> list[str]:
+    """What is allowed but likely to disappoint: too few train rows to learn a style from."""
+    out = []
+    train = report["rows"]["train"]
+    if train < cfg.min_train_rows_warning:
+        out.append(f"only {train:,} train rows (fewer than build.min_train_rows_warning: "
+                   f"{cfg.min_train_rows_warning:,}): the model will memorise them rather than learn how you write; "
+                   "export more history (or more chat types in ingest.chat_types)")
+    return out
+
+
 def percentiles(values: pl.Series) -> dict[str, int]:
     if values.is_empty():
         return {"p50": 0, "p90": 0, "p99": 0, "max": 0}
@@ -114,7 +135,8 @@ def build(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, pl.DataF
     rows, dropped = instruction_rows(turns, cfg)
     if rows.is_empty():
         raise InputError("turns", "no training rows: no owner turn has context (are there conversations with "
-                         "the owner replying to someone?)")
+                         "the owner replying to someone? a group-only export needs its chat types in "
+                         "ingest.chat_types, e.g. private_group; see the ingest summary)")
     try:
         rows = InstructionRow.validate(rows, lazy=True)
     except pandera.errors.SchemaErrors as err:
@@ -122,6 +144,7 @@ def build(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, pl.DataF
         raise InputError("dataset", f"{cases.height} row(s) fail the instruction schema: "
                          f"{sorted(set(cases['check'].cast(pl.String)))}") from None
     train, val = split_by_time(rows, turns, cfg.val_share)
+    check_val(train, val)
     lengths = approx_tokens_expr(pl.col("instruction") + pl.col("output"))
     report = {
         "rows": {"train": train.height, "val": val.height},
@@ -135,7 +158,7 @@ def build(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, pl.DataF
     return train, val, report
 
 
-def summary(report: dict) -> str:
+def summary(report: dict, cfg: BuildConfig | None = None) -> str:
     r, d, tok = report["rows"], report["dropped"], report["tokens_approx"]
     return (
         f"build: {r['train']:,} train rows / {r['val']:,} val rows "
@@ -143,4 +166,4 @@ def summary(report: dict) -> str:
         f"{report['owner_share']:.0%}\n"
         f"  tokens (approx) p50 {tok['p50']} p90 {tok['p90']} p99 {tok['p99']} max {tok['max']}\n"
         f"  dropped: " + ", ".join(f"{k} {v:,}" for k, v in d.items())
-    )
+    ) + "".join(f"\n  warning: {w}" for w in (warnings(report, cfg) if cfg else []))

@@ -18,12 +18,13 @@ from typing import Callable, TextIO
 from doppel import config
 from doppel.model.checkpoint import HINT, resolve_checkpoint, validate_adapter, validate_checkpoint
 from doppel.model.conversation import Conversation
+from doppel.stage import ArgumentParser
 
 COMMANDS = {"/reset": "forget the conversation so far", "/quit": "end the chat (also Ctrl-D)", "/help": "this list"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="doppel chat", description="Talk to the twin in the terminal.")
+    p = ArgumentParser(prog="doppel chat", description="Talk to the twin in the terminal.")
     p.add_argument("-m", "--message", help="reply to this one message and exit")
     p.add_argument("--base", type=Path,
                    help="base checkpoint dir (default: the base stage's, from base.checkpoint_dir)")

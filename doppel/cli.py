@@ -15,7 +15,7 @@ from doppel.stage import guarded, run_stage_script, script_main, stage_parser, s
 
 STAGES = {
     "ingest": "Telegram exports -> message table (parquet) + accounting report",
-    "scrub": "redact private data (the pipeline stage; with no --input, a stdin -> stdout filter)",
+    "scrub": "redact private data (the pipeline stage; with no file flags, a stdin -> stdout filter)",
     "segment": "messages -> sessions -> turns",
     "build": "turns -> instruction dataset (train/val JSON)",
     "base": "prepare the base model (tiny offline default, or a litgpt checkpoint)",
@@ -28,6 +28,7 @@ COMMANDS = {
     "chat": ("doppel.chat", "talk to the twin in the terminal"),
     "export": ("doppel.export.command", "the twin for other runtimes: --to litgpt | hf | peft"),
     "serve": ("doppel.serve.command", "OpenAI-compatible API for the twin on 127.0.0.1"),
+    "bot": ("doppel.bot.command", "the twin in your Telegram: reply drafts you approve (or auto in allowed chats)"),
     "bench": ("doppel.bench", "benchmarks: `bench prep` (data stages), `bench train` (training), `bench serve` (API)"),
 }
 SCRUB_FILTER = "doppel.redact.filter"
@@ -56,7 +57,7 @@ def usage() -> str:
 # ------------------------------------------------------------------------------------------ dispatch
 
 def command(name: str, argv: list[str]) -> Callable[[], int | None]:
-    if name == "scrub" and not any(a.split("=")[0] in ("--input", "--output", "--report") for a in argv) \
+    if name == "scrub" and not any(a.split("=")[0] in ("--input", "--output", "--report", "--params") for a in argv) \
             and not {"-h", "--help"} & set(argv):
         return lambda: importlib.import_module(SCRUB_FILTER).main(argv)
     if name in STAGES:

@@ -14,11 +14,18 @@ from typing import Callable
 from doppel.errors import InputError
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with doppel's error convention: a bad flag is one line and exit 2, not the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def stage_parser(name: str, doc: str | None, *, input: tuple[str, str] | None = None,
-                 output: tuple[str, str] | None = None, report: str | None = None) -> argparse.ArgumentParser:
+                 output: tuple[str, str] | None = None, report: str | None = None) -> ArgumentParser:
     """The parser every stage starts from: one flag vocabulary (`--input`, `--output`, `--report`,
     `--params`), defaults as dvc.yaml passes them, help on every flag."""
-    ap = argparse.ArgumentParser(prog=f"doppel {name}", description=(doc or "").strip().split("\n\n")[0])
+    ap = ArgumentParser(prog=f"doppel {name}", description=(doc or "").strip().split("\n\n")[0])
     if input:
         ap.add_argument("--input", type=Path, default=Path(input[0]), help=f"{input[1]} (default: {input[0]})")
     if output:

@@ -1,7 +1,8 @@
 """build: turns -> instruction rows (litgpt JSON: train.json, val.json), split by time.
 
 One row per owner turn with context: the session's previous turns, labelled by speaker and trimmed from the
-oldest side to `build.context_tokens`. The latest sessions (`build.val_share`) go to val.
+oldest side to `build.context_tokens`. The latest sessions (`build.val_share`) go to val. An empty val split
+is refused (exit 2) before anything trains; fewer train rows than `build.min_train_rows_warning`, a warning.
 """
 import sys
 
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     io.write_rows(train, args.output / "train.json", ROW_KEYS)
     io.write_rows(val, args.output / "val.json", ROW_KEYS)
     io.write_json(args.report, report)
-    print(summary(report), file=sys.stderr)
+    print(summary(report, cfg), file=sys.stderr)
     return 0
 
 

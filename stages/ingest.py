@@ -1,7 +1,9 @@
-"""ingest: Telegram exports (Desktop result.json, `doppel fetch` chat_*.jsonl) -> the message table.
+"""ingest: Telegram exports (Desktop result.json in any JSON layout, `doppel fetch` chat_*.jsonl, a .zip of
+either) -> the message table.
 
 Every message read is a row; the ones left out (`ingest.chat_types`, `skip_chats`, forwards, service
-messages, media without text, ...) carry their drop reason, counted in the report.
+messages, media without text, ...) carry their drop reason, counted in the report. The summary says who was
+taken as the owner and why, and which `ingest.chat_types` to add when no private chat was kept.
 """
 import sys
 import tempfile
@@ -18,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = stage_parser("ingest", __doc__, output=("data/interim/messages.parquet", "message table (.parquet)"),
                       report="reports/ingest.json")
     ap.add_argument("--input", type=Path, nargs="+",
-                    help="result.json / chat_*.jsonl files or folders holding them (default: params' ingest.input)")
+                    help="result.json / chat_*.jsonl / .zip files or folders holding them (default: params' ingest.input)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     cfg = config.load("ingest", args.params)

@@ -1,8 +1,8 @@
 """scrub: messages -> kept messages with private data in their text replaced by typed placeholders.
 
-<PHONE>, <EMAIL>, <CARD>, <IBAN>, <PASSPORT>, <INN>, <SNILS>, <SECRET>, <SEED_PHRASE>, <CRYPTO_ADDRESS>
-(doppel.redact); the export's own phone/email/card entities too (`scrub.use_export_entities`).
-`doppel scrub` with none of --input/--output/--report filters stdin to stdout instead.
+<PHONE>, <EMAIL>, <CARD>, <IBAN>, <ACCOUNT>, <PASSPORT>, <INN>, <SNILS>, <SECRET>, <SEED_PHRASE>,
+<CRYPTO_ADDRESS> (doppel.redact), <NAME> with `scrub.names`; the export's own phone/email/card entities too.
+`doppel scrub` with none of --input/--output/--report/--params filters stdin to stdout instead.
 """
 import sys
 import time

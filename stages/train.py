@@ -1,7 +1,8 @@
 """train: LoRA fine-tuning of the base on the dataset -> models/adapter (LoRA weights + configs only).
 
-Resumes after a crash from models/train_state (kept outside the DVC outputs); logs loss and val_loss to
-dvclive/, tokens/s and MFU to reports/train_speed/. The knobs are params.yaml's `train` section.
+Resumes after a crash from models/train_state (not a DVC output: a checkout, a revert or a pulled clone never
+retrains an adapter DVC already has); logs loss and val_loss to dvclive/ (DVC plots), tokens/s and MFU to
+reports/train_speed/ (git-ignored: hardware figures, not results). The knobs are params.yaml's `train` section.
 """
 import sys
 from pathlib import Path
@@ -20,11 +21,11 @@ def parser():
     ap.add_argument("--base", type=Path, default=None,
                     help="base checkpoint folder (default: from params.yaml's base.checkpoint_dir)")
     ap.add_argument("--state", type=Path, default=Path("models/train_state"),
-                    help="resume checkpoint folder (default: models/train_state)")
+                    help="resume checkpoint folder, outside the DVC outputs (default: models/train_state)")
     ap.add_argument("--live", type=Path, default=Path("dvclive"),
                     help="dvclive folder for loss, val_loss and lr (default: dvclive)")
     ap.add_argument("--speed", type=Path, default=Path("reports/train_speed"),
-                    help="dvclive folder for tokens/s and MFU (default: reports/train_speed)")
+                    help="dvclive folder for tokens/s and MFU, a git-ignored report (default: reports/train_speed)")
     return ap
 
 

@@ -26,7 +26,8 @@ def cfg(section: str, **overrides):
     """A params section as the project's params.yaml has it, with `overrides` on top (validated like a user's)."""
     from doppel import config
 
-    return config.load(section, ROOT / "params.yaml", overrides)
+    path = ROOT / "params.yaml"  # overrides stand for values in the file (not flags), and errors say so
+    return config.validate(section, config._merged(config.read(path)[section], overrides), path)
 
 
 def doppel(*args, cwd=None, input=None, check=False) -> subprocess.CompletedProcess:

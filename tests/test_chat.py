@@ -109,6 +109,26 @@ def test_context_budget_param_keeps_the_conversation_as_short_as_in_training(set
     assert "Message number 0 " not in prompt
 
 
+def test_sampling_knobs_reach_the_sampler(setup, monkeypatch):
+    """chat's params (top_k 40, top_p 0.95, temperature 0.9) and the flags that override them are what every
+    next-token draw uses; top_k 0 means no top-k filter."""
+    from doppel.model import twin as twin_module
+
+    seen = set()
+    real = twin_module.sample_next
+
+    def spy(logits, temperature, top_k, top_p, generator):
+        seen.add((temperature, top_k, top_p))
+        return real(logits, temperature, top_k, top_p, generator)
+
+    monkeypatch.setattr(twin_module, "sample_next", spy)
+    for flags, expected in [((), (0.9, 40, 0.95)), (("--top-k", "3", "--top-p", "0.5"), (0.9, 3, 0.5)),
+                            (("--temperature", "0.7", "--top-k", "0"), (0.7, None, 0.95))]:
+        seen.clear()
+        code, _, _ = in_process(setup, "", "--message", "hi", *flags)
+        assert code == 0 and seen == {expected}
+
+
 def test_missing_adapter_exits_2_with_one_line(setup, tmp_path):
     ck, _, params = setup
     proc = cli(["--base", str(ck), "--adapter", str(tmp_path / "nope"), "--params", str(params),

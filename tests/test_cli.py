@@ -79,6 +79,8 @@ BAD_VALUES = [
     ("base", "checkpoint_dir", "", "base.checkpoint_dir: string should have at least 1 character"),
     ("evaluate", "top_p", 0, "evaluate.top_p: input should be greater than 0 (got 0)"),
     ("ingest", "chat_types", "personal_chat", "ingest.chat_types: input should be a valid list"),
+    ("train", "max_seq_length", 0, "train.max_seq_length: input should be greater than or equal to 8 (got 0)"),
+    ("base", "tiny", {"n_embd": 65}, "base.tiny."),
 ]
 
 
@@ -91,14 +93,22 @@ def test_a_bad_value_is_one_line_naming_the_file_read(section, key, value, messa
     assert proc.stderr.startswith(f"doppel {section}: error: other.yaml: {message}"), proc.stderr
 
 
+def test_scrub_stage_bad_value_is_one_line(tmp_path):
+    project(tmp_path, "scrub", "use_export_entities", "maybe")
+    proc = doppel("scrub", "--params", "other.yaml", "--input", "m.parquet", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("doppel scrub: error: other.yaml: scrub.use_export_entities: input should be a "
+                                  "valid boolean"), proc.stderr
+
+
 def test_chat_bad_value_and_flag_override_are_checked_alike(tmp_path):
     project(tmp_path, "chat", "temperature", "abc")
     proc = doppel("chat", "--params", "other.yaml", "--message", "hi", cwd=tmp_path)
-    assert proc.returncode == 2
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("doppel chat: error: other.yaml: chat.temperature: input should be a valid number")
     proc = doppel("chat", "--top-p", "7", "--message", "hi", cwd=ROOT)
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("doppel chat: error: params.yaml: chat.top_p: input should be less than or equal to 1")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("doppel chat: error: --top-p: chat.top_p: input should be less than or equal to 1")
 
 
 def test_unknown_section_and_missing_key(tmp_path):

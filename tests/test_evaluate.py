@@ -15,7 +15,7 @@ from doppel.evaluation import rows, style
 from doppel.evaluation.authorship import Authorship
 
 REQUIRED = {"val_loss_base", "val_loss_tuned", "ppl_base", "ppl_tuned", "style_gap_closed", "authorship_ratio",
-            "authorship_ratio_base"}
+            "authorship_ratio_base", "train_rows"}
 
 
 @pytest.fixture(scope="module")
@@ -33,25 +33,39 @@ def setup(tmp_path_factory):
 
 
 def run(setup, name: str, capsys) -> tuple[dict, str, str]:
+    """(all figures, every file written, stderr); the headline metrics and plots are checked here."""
     root, ck, ad, train, val, params = setup
-    metrics, samples = root / name / "eval.json", root / name / "samples.md"
+    out_dir = root / name
+    metrics, details, samples, plots = (out_dir / "eval.json", out_dir / "evaluation.json", out_dir / "samples.md",
+                                        out_dir / "plots")
     code = doppel_main(["evaluate", "--base", str(ck), "--adapter", str(ad), "--input", str(train.parent),
-                        "--output", str(metrics), "--samples", str(samples), "--params", str(params)])
+                        "--output", str(metrics), "--report", str(details), "--plots", str(plots),
+                        "--samples", str(samples), "--params", str(params)])
     assert code == 0
     captured = capsys.readouterr()
     assert captured.out == ""  # the summary goes to stderr
-    out = captured.err
-    return json.loads(metrics.read_text()), metrics.read_text() + samples.read_text(), out
+    m = json.loads(details.read_text())
+    head = json.loads(metrics.read_text())
+    assert head["loss"] == {"base": m["val_loss_base"], "twin": m["val_loss_tuned"]}
+    assert (head["authorship"], head["style_gap_closed"], head["train_rows"]) == (
+        m["authorship_ratio"], m["style_gap_closed"], len(json.loads(train.read_text())))
+    assert set(head) <= {"authorship", "loss", "placeholders", "style_gap_closed", "train_rows"}
+    written = [metrics, details, samples, *(plots / f for f in ("lengths.json", "features.json", "catchphrases.json"))]
+    return m, "".join(p.read_text() for p in written), captured.err
 
 
 def test_writes_metrics_and_samples_deterministically(setup, capsys):
     m, files, out = run(setup, "a", capsys)
     assert REQUIRED <= set(m)
-    assert all(isinstance(v, (int, float)) for v in m.values())
     assert list(m) == sorted(m)
     assert m["generated_rows"] == 12 and m["val_rows"] > 12
     assert m["ppl_base"] == pytest.approx(2.718281828 ** m["val_loss_base"], rel=1e-3)
-    assert m["style_owner_cyrillic"] == 1.0 and m["authorship_owner_share_real"] > 0.9
+    assert not any(k.startswith(("style_owner", "style_base", "style_tuned")) for k in m)  # they are plots now
+    features = json.loads((setup[0] / "a" / "plots" / "features.json").read_text())
+    assert {r["feature"]: r["value"] for r in features}["Cyrillic share (owner)"] == 1.0
+    assert len(features) == 3 * 7 and m["authorship_owner_share_real"] > 0.9
+    lengths = json.loads((setup[0] / "a" / "plots" / "lengths.json").read_text())
+    assert all(sum(r[who] for r in lengths) == pytest.approx(1.0, abs=1e-3) for who in ("owner", "base", "twin"))
     assert m["authorship_val_balanced_accuracy"] > 0.9
     samples = files.split("# Sample exchanges", 1)[1]
     assert samples.count("- **twin:**") == 3 and "- **real:**" in samples and "Them: " in samples
@@ -76,13 +90,14 @@ def test_missing_adapter_is_an_input_error(setup, tmp_path, capsys):
 def test_flags_override_params_and_are_validated(setup, tmp_path, capsys):
     root, ck, ad, train, val, params = setup
     base = ["evaluate", "--base", str(ck), "--adapter", str(ad), "--input", str(train.parent),
-            "--output", str(tmp_path / "eval.json"), "--samples", str(tmp_path / "s.md"), "--params", str(params)]
+            "--output", str(tmp_path / "eval.json"), "--samples", str(tmp_path / "s.md"), "--params", str(params),
+            "--report", str(tmp_path / "evaluation.json"), "--plots", str(tmp_path / "plots")]
     assert doppel_main([*base, "--generate-rows", "-1"]) == 2
     assert "evaluate.generate_rows" in capsys.readouterr().err
     assert doppel_main([*base, "--device", "gpu0"]) == 2
     assert "not a device" in capsys.readouterr().err
     assert doppel_main([*base, "--generate-rows", "2", "--precision", "32-true"]) == 0
-    assert json.loads((tmp_path / "eval.json").read_text())["generated_rows"] == 2
+    assert json.loads((tmp_path / "evaluation.json").read_text())["generated_rows"] == 2
 
 
 def test_empty_val_split_is_an_input_error(setup, tmp_path, capsys):

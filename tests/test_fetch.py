@@ -593,3 +593,33 @@ def test_connection_lost_is_one_line_and_resumable(tmp_path, baseline):
         run_fetch(client, tmp_path)
     run_fetch(FakeClient(standard_chats()), tmp_path)
     assert snapshot(tmp_path) == baseline
+
+
+def test_the_real_client_writes_its_session_private_and_offline_is_one_line(env, monkeypatch, capsys):
+    """Telethon's own TelegramClient (no fake): creating it writes its SQLite session file, which needs no
+    network; doppel keeps that file 0600 in a 0700 folder even under a permissive umask, and a connection that
+    fails is one line, exit 2."""
+    import sqlite3
+
+    import telethon
+
+    async def offline(self, *args, **kwargs):
+        raise ConnectionError("network is unreachable")
+
+    monkeypatch.setenv("TELEGRAM_API_ID", "1")
+    monkeypatch.setenv("TELEGRAM_API_HASH", "h")
+    monkeypatch.setattr(telethon.TelegramClient, "start", offline)
+    old = os.umask(0o022)
+    try:
+        rc = cli.main(["fetch", "--out", "out"])
+    finally:
+        os.umask(old)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "cannot reach Telegram" in err and "rerun when online" in err
+    session = env / "doppel" / "telethon.session"
+    assert stat.S_IMODE(session.stat().st_mode) == 0o600
+    assert stat.S_IMODE(session.parent.stat().st_mode) == 0o700
+    with sqlite3.connect(session) as db:  # the client's own schema: it was really created
+        tables = {name for (name,) in db.execute("select name from sqlite_master where type = 'table'")}
+    assert {"sessions", "entities", "version"} <= tables
+    assert not list(Path("out").rglob("*.session"))

@@ -33,11 +33,14 @@ def frame(rows) -> pl.DataFrame:
     ], schema_overrides={"drop_reason": pl.String, "reply_to": pl.Int64}))
 
 
-settings.register_profile("doppel", max_examples=60, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("doppel")
+# Derandomized: every run draws the same examples, so a bug is found on every run or on none. A run of one
+# sender merged across a session boundary (the known segment bug, planted in a copy) fails from the ~25th
+# example on; 150 leave a wide margin.
+DERANDOMIZED = settings(derandomize=True, max_examples=100, deadline=None, database=None,
+                        suppress_health_check=[HealthCheck.too_slow])
 
 
+@settings(DERANDOMIZED, max_examples=150)
 @given(st.lists(message, min_size=1, max_size=60), st.sampled_from([0.5, 6, 24]))
 def test_segment_invariants(rows, gap_hours):
     msgs = frame(rows)
@@ -64,6 +67,7 @@ def test_segment_invariants(rows, gap_hours):
             assert b["ts_start"] - a["ts_end"] > gap
 
 
+@DERANDOMIZED
 @given(st.lists(message, min_size=2, max_size=60), st.floats(0.0, 0.5))
 def test_build_invariants(rows, val_share):
     turns, _ = segment(frame(rows), cfg("segment"))

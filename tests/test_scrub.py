@@ -114,6 +114,26 @@ CAUGHT = [
      ["emotion flip"]),
     ("secret phrase: army van defense carry jealous true garbage claim echo media make crunch", "SEED_PHRASE",
      ["jealous"]),
+    # ACCOUNT (issue 12: these two were decoys before; a red-team set showed they are what leaks)
+    ("счёт 40817810099910004312", "ACCOUNT", ["40817810099910004312"]),
+    ("р/с 40702810938000012345, БИК 044525225", "ACCOUNT", ["40702810938000012345"]),
+    ("реквизиты 40817 810 0 9999 1000431", "ACCOUNT", ["1000431"]),
+    ("account no. 12345678, sort code 20-00-00", "ACCOUNT", ["12345678"]),
+    # PHONE written the other ways (issue 12)
+    ("тел. 123-45-67", "PHONE", ["123-45-67"]),
+    ("звони 912.345.67.89", "PHONE", ["345.67.89"]),
+    ("номер ＋７ ９１２ ３４５ ６７ ８９", "PHONE", ["３４５"]),
+    ("(212) 555-0142 is my cell", "PHONE", ["555-0142"]),
+    # SECRET / PASSPORT / SEED_PHRASE / CRYPTO_ADDRESS with no keyword or a short phrase (issue 12)
+    ("держи Wq8&zZ1pLk", "SECRET", ["Wq8&zZ1pLk"]),
+    ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcDEF123_-x", "SECRET", ["eyJzdWIiOiIxIn0"]),
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF0kGoUBCADnM8uOkdT\n-----END PGP PRIVATE KEY BLOCK-----",
+     "SECRET", ["lQOYBF0kGoUBCADnM8uOkdT"]),
+    ("вот данные 45 10 123456, выдан ОВД", "PASSPORT", ["123456"]),
+    ("4510123456 выдан 12.03.2015", "PASSPORT", ["4510123456"]),
+    ("сид фраза fever gallery roast game axis face", "SEED_PHRASE", ["roast game"]),
+    ("sol 7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV", "CRYPTO_ADDRESS", ["7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV"]),
+    ("xrp: rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh", "CRYPTO_ADDRESS", ["rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh"]),
     # CRYPTO_ADDRESS
     ("0x52908400098527886E0F7030069857D2E4169EE7", "CRYPTO_ADDRESS", ["0x52908400098527886E0F7030069857D2E4169EE7"]),
     ("btc bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "CRYPTO_ADDRESS", ["bc1qar0srrr7xfkvy5l643lydnw9re59"]),
@@ -158,7 +178,6 @@ DECOYS = [
     "commit 3f9a2b7c1d4e5f60718293a4b5c6d7e8f9012345",
     "скидка 30% на всё до 15.07, промокод SALE2024",
     "1234 5678",
-    "тел. 123-45-67",
     "",
     "🙂 ок",
     "сеть 5 ГГц, 2.4 ГГц, 192.168.1.1",
@@ -170,7 +189,6 @@ DECOYS = [
     "трек-номер 4951234567",
     "артикул 4951234567, размер 42",
     "id 9123456789",
-    "счёт 40817810099910004312",
     "timestamp 1699999999",
     "2020 2021 2022 2023",
     "пингвин: 1234",
@@ -212,7 +230,8 @@ def test_counts_and_vectorised_batch():
     placed = sum(len(re.findall(patterns.COUNT_RE, t)) for t in out.to_list())
     already = sum(len(re.findall(patterns.COUNT_RE, t)) for t in texts)
     assert sum(counts.values()) == placed - already
-    assert all(counts[t] >= 3 for t in patterns.TYPES)
+    assert all(counts[t] >= 3 for t in patterns.TYPES if t != "NAME")  # names: only with scrub.names
+    assert counts["NAME"] == 0
 
 
 def test_nulls_and_empty():
@@ -369,7 +388,7 @@ def test_scrub_frame_report():
 
 def test_stage_deterministic(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text("scrub:\n  use_export_entities: true\n")
+    (tmp_path / "params.yaml").write_text("scrub:\n  use_export_entities: true\n  names: false\n")
     messages_frame().write_parquet(tmp_path / "messages.parquet")
     outs = []
     for k in (1, 2):

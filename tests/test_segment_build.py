@@ -67,7 +67,7 @@ def test_consecutive_messages_of_one_sender_merge():
 def test_dropped_messages_do_not_enter_turns():
     msgs = messages([(1, 0, False, "hi"), (1, 1, True, "hey")]).with_columns(
         drop_reason=pl.Series([None, "forwarded"]))
-    with pytest.raises(InputError):  # the only owner message was dropped: nothing to learn from
+    with pytest.raises(InputError, match="no training rows"):  # the only owner message was dropped
         build(segment(msgs, cfg("segment"))[0], cfg("build"))
 
 
@@ -194,3 +194,59 @@ def test_written_rows_carry_no_contact_ids_or_times(tmp_path, monkeypatch):
         written = json.loads(path.read_text())
         assert written and {tuple(r) for r in written} == {("instruction", "input", "output", "session")}
         assert "987654321" not in path.read_text() and "2026" not in path.read_text()
+
+
+def run_build(tmp_path, turns: pl.DataFrame, monkeypatch, *extra: str) -> tuple[int, list[str]]:
+    import io
+    from contextlib import redirect_stderr
+
+    turns.write_parquet(tmp_path / "turns.parquet")
+    monkeypatch.chdir(ROOT)
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = cli.main(["build", "--input", str(tmp_path / "turns.parquet"), "--output", str(tmp_path / "processed"),
+                         "--report", str(tmp_path / "dataset.json"), *extra])
+    return code, err.getvalue().strip().splitlines()
+
+
+def test_a_small_dataset_is_built_with_a_warning(tmp_path, monkeypatch):
+    """Below build.min_train_rows_warning train rows: built, but stderr says the twin will memorise it."""
+    from doppel.build import warnings
+
+    turns, _ = segment(two_sessions(), cfg("segment"))
+    _, _, report = build(turns, cfg("build", val_share=0.5))
+    assert warnings(report, cfg("build", min_train_rows_warning=5)) == []
+    [warning] = warnings(report, cfg("build", min_train_rows_warning=6))
+    assert warning.startswith("only 5 train rows (fewer than build.min_train_rows_warning: 6)")
+    code, lines = run_build(tmp_path, turns, monkeypatch)
+    assert code == 0
+    assert any(line.startswith("  warning: only 5 train rows") for line in lines), lines
+    assert (tmp_path / "processed" / "train.json").exists()
+
+
+def test_an_empty_val_split_is_refused_before_training(tmp_path, monkeypatch):
+    """One session of rows leaves val empty (it takes whole sessions): one line, exit 2, nothing written."""
+    one = messages([(1, i, i % 2 == 1, f"text {i}") for i in range(4)])
+    turns, _ = segment(one, cfg("segment"))
+    with pytest.raises(InputError, match="the val split is empty: 2 training row"):
+        build(turns, cfg("build"))
+    code, lines = run_build(tmp_path, turns, monkeypatch)
+    assert code == 2 and len(lines) == 1 and "val split is empty" in lines[0], lines
+    assert "segment.session_gap_hours" in lines[0]
+    assert not (tmp_path / "processed" / "train.json").exists()
+
+
+def test_no_training_rows_points_at_ingest_chat_types():
+    turns, _ = segment(messages([(1, 0, True, "hi"), (1, 1, False, "hey")]), cfg("segment"))
+    with pytest.raises(InputError, match="no training rows") as err:
+        build(turns, cfg("build"))
+    assert "ingest.chat_types" in str(err.value) and "private_group" in str(err.value)
+
+
+@pytest.mark.parametrize("value,needle", [
+    (-1, "build.min_train_rows_warning: input should be greater than or equal to 0"),
+    ("many", "build.min_train_rows_warning: input should be a valid integer"),
+])
+def test_min_train_rows_warning_is_checked(value, needle):
+    with pytest.raises(InputError, match=needle):
+        cfg("build", min_train_rows_warning=value)

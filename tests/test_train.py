@@ -193,9 +193,14 @@ def test_params_are_validated():
 
 
 def test_max_seq_length_over_the_base_block_size_is_refused(tiny):
-    with pytest.raises(InputError, match="max_seq_length 512 > the base model's block_size 256"):
-        train(cfg("train", max_seq_length=512), tiny["base"], tiny["data"] / "train.json", [], [],
-              Dirs(*(tiny["root"] / n for n in ("a", "s", "l", "p"))), log=quiet)
+    dirs = Dirs(*(tiny["root"] / n for n in ("a", "s", "l", "p")))
+    for too_long in (257, 512):
+        with pytest.raises(InputError, match=f"max_seq_length {too_long} > the base model's block_size 256"):
+            train(cfg("train", max_seq_length=too_long), tiny["base"], tiny["data"] / "train.json", [], [], dirs,
+                  log=quiet)
+    # exactly the block size is allowed: with no rows, the next check is the one that speaks
+    with pytest.raises(InputError, match="no usable rows"):
+        train(cfg("train", max_seq_length=256), tiny["base"], tiny["data"] / "train.json", [], [], dirs, log=quiet)
 
 
 def test_two_ranks_finish_when_the_last_step_has_one_sequence(tiny, tmp_path):

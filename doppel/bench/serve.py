@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from doppel import config
 from doppel.errors import InputError
+from doppel.stage import ArgumentParser
 
 MESSAGES = ["hi, are you free tonight?", "did you see the game?", "ok, coffee tomorrow at 10?",
             "what are you up to", "send me the address pls", "haha that's great", "how was the trip?",
@@ -39,7 +40,7 @@ class Level:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="doppel bench serve", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="doppel bench serve", description=__doc__.split("\n\n")[0])
     p.add_argument("--url", help="the server's /v1 base URL (default: from params serve.host and serve.port)")
     p.add_argument("--api-key", help="Bearer key, if the server wants one (default: $DOPPEL_API_KEY)")
     p.add_argument("--clients", default="1,4,16", help="concurrency levels, comma-separated (default: 1,4,16)")

@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from doppel.prompt import render_context
+from doppel.stage import ArgumentParser
 
 # ------------------------------------------------------------------------------------------ synthetic chats
 
@@ -252,8 +253,8 @@ def _litgpt_steady(out_dir: Path) -> float | None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="doppel bench train", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", default="tiny", help="a litgpt config name (Llama-3.1-8B, pythia-14m) or tiny")
+    ap = ArgumentParser(prog="doppel bench train", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", default="tiny", help="a litgpt config name (Llama-3.1-8B, pythia-14m) or tiny (default: tiny)")
     ap.add_argument("--seq", type=int, default=None, help="max sequence length (default: 4096 on GPU, 512 on CPU)")
     ap.add_argument("--micro-batch", type=int, default=2, help="sequences per forward (default 2)")
     ap.add_argument("--steps", type=int, default=None, help="optimizer steps (default: 30 on GPU, 10 on CPU)")
@@ -261,7 +262,7 @@ def parser() -> argparse.ArgumentParser:
                     help="litgpt steps (default: enough of its padded micro-batches for about the same tokens)")
     ap.add_argument("--rows", type=int, default=None, help="synthetic rows (default: enough for the steps)")
     ap.add_argument("--context-words", type=int, default=None, help="context budget per row in words")
-    ap.add_argument("--lora-r", type=int, default=8)
+    ap.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default: 8)")
     ap.add_argument("--quantize", default=None, choices=["bnb.nf4", "bnb.nf4-dq"],
                     help="QLoRA: 4-bit frozen weights (CUDA + bitsandbytes)")
     ap.add_argument("--precision", default="auto", help="auto: bf16-mixed on CUDA, 32-true on CPU")
@@ -269,7 +270,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-packing", action="store_true", help="our loop without packing (pads like litgpt)")
     ap.add_argument("--skip-litgpt", action="store_true", help="only our loop")
     ap.add_argument("--keep", default=None, help="keep the work dir here (default: a temp dir, removed)")
-    ap.add_argument("--out", default=None, help="also write the figures as JSON to this file")
+    ap.add_argument("--output", "--out", dest="out", default=None, help="also write the figures as JSON to this file")
     return ap
 
 

@@ -1,4 +1,6 @@
-"""What evaluation writes: the flat metrics (rounded, sorted keys), the samples report, the printed summary."""
+"""What evaluation writes: the detailed figures (reports/evaluation.json, flat, rounded), the headline metrics
+DVC compares (metrics/eval.json: a handful, short names, so `dvc metrics show` fits a terminal), the samples
+report and the printed summary. The style features go to plots (doppel.evaluation.plots), not to metrics."""
 from __future__ import annotations
 
 import math
@@ -40,10 +42,29 @@ def assemble(base, tuned, n_loss_rows: int, gen_rows: list[dict], val: list[dict
         "authorship_owner_share_tuned": share_tuned, "authorship_val_balanced_accuracy": acc,
         "catchphrases_found": len(phrases),
     }
-    for who, feats in prof.items():
-        for f, v in feats.items():
-            metrics[f"style_{who}_{f}"] = v
     return rounded(metrics), prof
+
+
+# headline name -> the detailed figure it shows (placeholder shares when doppel.evaluation adds them)
+HEADLINE = {
+    "authorship": "authorship_ratio",
+    "loss.base": "val_loss_base",
+    "loss.twin": "val_loss_tuned",
+    "placeholders": "placeholder_share_tuned",
+    "style_gap_closed": "style_gap_closed",
+    "train_rows": "train_rows",
+}
+
+
+def headline(details: dict) -> dict:
+    """The figures to compare across runs (metrics/eval.json), nested where DVC shows `loss.base`; a detail
+    that is absent (no placeholder measure) is left out."""
+    out: dict = {}
+    for name, key in HEADLINE.items():
+        if key in details:
+            *group, leaf = name.split(".")
+            (out.setdefault(group[0], {}) if group else out)[leaf] = details[key]
+    return out
 
 
 def rounded(metrics: dict) -> dict:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from doppel.config import EvaluateConfig
-from doppel.evaluation import report
+from doppel.evaluation import placeholders, report
 from doppel.evaluation.authorship import Authorship
 from doppel.evaluation.rows import capped, other_lines, pick_rows
 from doppel.evaluation.style import catchphrases, spreads
@@ -90,4 +90,5 @@ def evaluate(checkpoint: Path, adapter: Path, train: list[dict], val: list[dict]
         base = run_model(checkpoint, None, loss_rows, gen_rows, cfg, timings)
         tuned = run_model(checkpoint, adapter, loss_rows, gen_rows, cfg, timings)
     metrics, profiles = report.assemble(base, tuned, len(loss_rows), gen_rows, val, phrases, clf, scale)
+    metrics.update(placeholders.shares(base.replies, tuned.replies))
     return Evaluation(metrics, profiles, phrases, gen_rows, base.replies, tuned.replies, timings)

@@ -20,6 +20,7 @@ from typing import Any
 
 from doppel import config
 from doppel.errors import InputError
+from doppel.stage import ArgumentParser
 
 HINTS = {
     "hf": "AutoModelForCausalLM.from_pretrained({out}); vllm serve {out}",
@@ -29,11 +30,11 @@ HINTS = {
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="doppel export", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="The twin in the formats other runtimes load.\n\n" + (__doc__ or "").split("\n\n", 1)[1])
     p.add_argument("--to", choices=("litgpt", "hf", "peft"), help="output format (default: params export.to)")
-    p.add_argument("--out", help="output dir, new or empty (default: params export.out, null: exports/twin-FORMAT)")
+    p.add_argument("--output", "--out", dest="out", help="output dir, new or empty (default: params export.out, null: exports/twin-FORMAT)")
     p.add_argument("--adapter", help="LoRA adapter dir (default: params export.adapter)")
     p.add_argument("--no-adapter", action="store_true", help="export the base alone (litgpt, hf)")
     p.add_argument("--base", type=Path,
@@ -48,8 +49,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def check_out(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(out, "export dir exists and is not empty: pass another --out or remove it")
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "is a file: --output names the export folder to create")
+    if out.is_dir() and any(out.iterdir()):
+        raise InputError(out, "export dir exists and is not empty: pass another --output or remove it")
 
 
 def sources(args: argparse.Namespace, cfg) -> Any:
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = export(src, cfg.to, out, system=system, sampling=sampling, dtype=cfg.dtype, base_name=cfg.base_name)
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     what = f"{src.checkpoint_dir.name} + {src.adapter_dir}" if src.adapter_dir else f"{src.checkpoint_dir.name} (no adapter)"
-    details = ", ".join(f"{k} {v}" for k, v in summary.items())
+    details = ", ".join(f"{k} {'none' if v is None else v}" for k, v in summary.items())
     print(f"doppel export: {cfg.to} -> {out} ({what}; {details}; {size / 1e6:.1f} MB)", file=sys.stderr)
     print(f"doppel export: load it with: {HINTS[cfg.to].format(out=out)}", file=sys.stderr)
     if cfg.to == "peft" and "lm_head" in summary["targets"]:

@@ -80,7 +80,7 @@ def sample_next(
     if top_p < 1.0:
         sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
         probs = sorted_logits.softmax(dim=-1)
-        drop = probs.cumsum(dim=-1) - probs > top_p  # keep the smallest set reaching top_p (always >= 1)
+        drop = probs.cumsum(dim=-1) - probs >= top_p  # keep the smallest set reaching top_p (always >= 1)
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
     probs = logits.softmax(dim=-1)

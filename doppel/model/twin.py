@@ -35,6 +35,17 @@ class Twin:
     adapter_dir: Path | None = None
     defaults: dict = field(default_factory=lambda: {
         "max_new_tokens": 64, "temperature": 0.8, "top_k": 50, "top_p": 0.95})
+    guard_placeholders: bool = True  # never let a reply show a scrub placeholder (doppel.model.constraints)
+    _guard: object = field(default=None, repr=False)
+
+    def guard(self, logits: torch.Tensor) -> torch.Tensor:
+        if not self.guard_placeholders:
+            return logits
+        if self._guard is None:
+            from doppel.model.constraints import PlaceholderGuard
+
+            self._guard = PlaceholderGuard(self.tokenizer, logits.size(-1))
+        return self._guard.apply(logits)
 
     @property
     def block_size(self) -> int:
@@ -130,7 +141,7 @@ class Twin:
                                      input_pos=torch.arange(longest, device=dev), input_pos_maxp1=longest)  # (B, V)
             pos = torch.tensor(lengths, device=dev)
             for step in range(max_new_tokens):
-                token = sample_next(logits, temperature, top_k, top_p, gen)
+                token = sample_next(self.guard(logits), temperature, top_k, top_p, gen)
                 ids = token.tolist()
                 for i, t in enumerate(ids):
                     if self.eos_id is not None and t == self.eos_id:

@@ -1,6 +1,7 @@
 """Redaction of private data in message texts: typed placeholders (Russian and English), with per-type counts.
 
-Placeholders: <PHONE> <EMAIL> <CARD> <IBAN> <PASSPORT> <INN> <SNILS> <SECRET> <SEED_PHRASE> <CRYPTO_ADDRESS>.
+Placeholders: <PHONE> <EMAIL> <CARD> <IBAN> <ACCOUNT> <PASSPORT> <INN> <SNILS> <SECRET> <SEED_PHRASE>
+<CRYPTO_ADDRESS>, and <NAME> with scrub.names.
 
 How it stays fast (1M generated messages in ~0.7 s on one core): everything that touches every row is a
 Polars (Rust regex) expression over the whole column; Python only sees the few unique candidate substrings.
@@ -20,6 +21,8 @@ Polars (Rust regex) expression over the whole column; Python only sees the few u
    `PII_PATTERN` can never fail on scrubbed text. `PII_PATTERN` has no anchors or word boundaries and no
    class that takes a newline, so no piece of a scrubbed text, and no texts joined by newlines, match either.
 
-Modules: patterns (the regexes), validators (checksums, phones), secret (pass A), candidate (pass B), scrub
+Modules: patterns (the regexes), validators (checksums, phones), secret (pass A), candidate (pass B), shapes
+(accounts, passports and passwords with no keyword, Solana/XRP), names (person names, scrub.names), scrub
 (the column passes, `scrub_texts`, `scrub_frame`), filter (`doppel scrub` as a stdin -> stdout filter), bip39.
+`doppel bench scrub` scores all of it on the red-team set in tests/data/redteam/.
 """

@@ -6,12 +6,14 @@ import re
 from functools import lru_cache
 
 from doppel.redact.bip39 import WORDS as BIP39_WORDS
-from doppel.redact.patterns import PH, SEED_RUN
+from doppel.redact.patterns import LOCAL7, PASSPORT_AFTER, PASSPORT_ALNUM, PASSWORD_BARE, PH, SEED_RUN, SOLANA_RE
+from doppel.redact.shapes import redact_bare_password, redact_ru_account, solana_ok, xrp_ok
 from doppel.redact.validators import classify_number, crypto_base58_ok, iban_ok
 
 KW_PY = re.compile(
-    r"(?:^|[^A-Za-zа-яёА-ЯЁ])(?P<kw>инн|снилс|паспорт[а-яё]*|серия|серии|карт[а-яё]*|тел[а-яё]*\.?|моб[а-яё.]*"
-    r"|ватсап|вотсап|вайбер|inn|snils|passport|card|phone|tel|mobile|whatsapp|viber"
+    r"(?:^|[^A-Za-zа-яёА-ЯЁ])(?P<kw>инн|снилс|паспорт[а-яё]*|пасп\.|серия|серии|карт[а-яё]*|тел[а-яё]*\.?|моб[а-яё.]*"
+    r"|ватсап|вотсап|вайбер|р/сч?|р\\с|к/с|сч[её]т[а-яё]*|inn|snils|passport|card|phone|tel|mobile|whatsapp|viber"
+    r"|account|acct|acc"
     r"|заказ[а-яё]*|трек[а-яё\-]*|артикул[а-яё]*|накладн[а-яё]*|order|tracking|track|sku|id)"
     r"|(?P<sign>[№#])[ \t]*",
     re.IGNORECASE,
@@ -19,7 +21,8 @@ KW_PY = re.compile(
 KW_TYPE = (  # keyword prefix -> what a number after it is (ID: a label, leave the number; else PHONE)
     ("заказ", "ID"), ("трек", "ID"), ("артикул", "ID"), ("накладн", "ID"), ("order", "ID"), ("track", "ID"),
     ("sku", "ID"), ("id", "ID"), ("инн", "INN"), ("inn", "INN"), ("снилс", "SNILS"), ("snils", "SNILS"),
-    ("паспорт", "PASSPORT"), ("passport", "PASSPORT"), ("сери", "PASSPORT"), ("карт", "CARD"), ("card", "CARD"),
+    ("паспорт", "PASSPORT"), ("passport", "PASSPORT"), ("пасп", "PASSPORT"), ("сери", "PASSPORT"), ("карт", "CARD"),
+    ("card", "CARD"), ("р/с", "ACCOUNT"), ("р\\с", "ACCOUNT"), ("к/с", "ACCOUNT"), ("сч", "ACCOUNT"), ("acc", "ACCOUNT"),
 )
 GROUP_PY = re.compile(r"[0-9]+")
 
@@ -87,8 +90,8 @@ def redact_numbers(m: str, start: int, kw: str | None) -> str:
 WORD_PY = re.compile(r"[A-Za-z]+")
 
 
-def redact_seed(m: str) -> str:
-    """Runs of 12+ consecutive BIP39 words become <SEED_PHRASE>."""
+def redact_seed(m: str, min_words: int = 12) -> str:
+    """Runs of `min_words`+ consecutive BIP39 words become <SEED_PHRASE> (12: a seed phrase with no keyword)."""
     words = list(WORD_PY.finditer(m))
     out, pos, i = [], 0, 0
     while i < len(words):
@@ -97,7 +100,7 @@ def redact_seed(m: str) -> str:
             j == i or words[j].group(0).islower()
         ):
             j += 1
-        if j - i >= 12:
+        if j - i >= min_words:
             out += [m[pos:words[i].start()], PH["SEED_PHRASE"]]
             pos, i = words[j - 1].end(), j
         else:
@@ -112,6 +115,34 @@ PASSPORT_RU_PY = re.compile(r"[0-9]{2} ?[0-9]{2}[ \t]*(?:№|n|no\.?|номер|
 IBAN_PY = re.compile(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?")
 SEED_PY = re.compile(SEED_RUN)
 BASE58_PY = re.compile(r"[13LMDT][1-9A-HJ-NP-Za-km-z]{25,34}")
+
+
+def _py(pattern: str) -> re.Pattern:
+    return re.compile(pattern.replace("(?-u:\\b)", r"\b"), re.ASCII)
+
+
+SOLANA_PY, LOCAL7_PY = _py(SOLANA_RE), _py(LOCAL7)
+PASSPORT_AFTER_PY, PASSPORT_ALNUM_PY, PASSWORD_BARE_PY = _py(PASSPORT_AFTER), _py(PASSPORT_ALNUM), _py(PASSWORD_BARE)
+NUM_PY = re.compile(r"[0-9]{2} ?[0-9]{2} ?(?:№ ?)?[0-9]{6}")
+ALNUM_TAIL_PY = re.compile(r"[A-Z0-9]{6,12}$")
+
+
+def _shapes(m: str) -> str | None:
+    """The shapes of issue 12 that a whole candidate can be: its replacement, m itself (seen, not private),
+    or None (not one of these shapes)."""
+    if PASSPORT_AFTER_PY.fullmatch(m):
+        num = NUM_PY.match(m)
+        return PH["PASSPORT"] + m[num.end():]
+    if PASSPORT_ALNUM_PY.fullmatch(m):
+        tail = ALNUM_TAIL_PY.search(m)
+        return m[:tail.start()] + PH["PASSPORT"] if any(c.isdigit() for c in tail.group(0)) else m
+    if SOLANA_PY.fullmatch(m):
+        return PH["CRYPTO_ADDRESS"] if xrp_ok(m) or solana_ok(m) else m
+    if LOCAL7_PY.fullmatch(m):
+        return PH["PHONE"]
+    if PASSWORD_BARE_PY.fullmatch(m):
+        return redact_bare_password(m)
+    return None
 
 
 @lru_cache(maxsize=1 << 17)
@@ -129,7 +160,13 @@ def redact_candidate(m: str) -> str:
         return PH["CRYPTO_ADDRESS"] if crypto_base58_ok(m) else m
     if SEED_PY.fullmatch(m):
         return redact_seed(m)
+    if (shaped := _shapes(m)) is not None:
+        return shaped
     km = KW_PY.match(m)
+    if km and (im := IBAN_PY.search(m, km.end())) and iban_ok(im.group(0).replace(" ", "")):  # "account IBAN: .."
+        return m[:im.start()] + redact_candidate(im.group(0)) + m[im.end():]
+    if (acc := redact_ru_account(m, bool(km) and _keyword_type(km.group("kw")) == "ACCOUNT")) is not None:
+        return acc
     if km:
         if (pm := PASSPORT_RU_PY.search(m, km.end())) and _keyword_type(km.group("kw")) == "PASSPORT":
             return m[:pm.start()] + PH["PASSPORT"] + m[pm.end():]

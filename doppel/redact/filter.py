@@ -4,16 +4,16 @@
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 import polars as pl
 
 from doppel.redact.scrub import scrub_texts
+from doppel.stage import ArgumentParser
 
 
-def filter_stream(inp, out, chunk_size: int = 1 << 20) -> int:
+def filter_stream(inp, out, chunk_size: int = 1 << 20, names: bool = False) -> int:
     """Binary streams in and out: one redacted line out per line in (a final line without '\\n' stays so).
 
     Reads whatever is available (up to chunk_size bytes) and scrubs its complete lines as one batch, so a pipe
@@ -29,15 +29,15 @@ def filter_stream(inp, out, chunk_size: int = 1 << 20) -> int:
             continue
         batch = b"".join([*pending, chunk[:cut]])
         pending = [chunk[cut + 1:]]
-        lines += _write_lines(batch, out, final_newline=True)
+        lines += _write_lines(batch, out, final_newline=True, names=names)
     if rest := b"".join(pending):
-        lines += _write_lines(rest, out, final_newline=False)
+        lines += _write_lines(rest, out, final_newline=False, names=names)
     return lines
 
 
-def _write_lines(batch: bytes, out, final_newline: bool) -> int:
+def _write_lines(batch: bytes, out, final_newline: bool, names: bool = False) -> int:
     lines = batch.decode("utf-8", errors="replace").split("\n")
-    redacted, _ = scrub_texts(pl.Series("text", lines, dtype=pl.String))
+    redacted, _ = scrub_texts(pl.Series("text", lines, dtype=pl.String), names=names)
     text = "\n".join(redacted.to_list())
     out.write(text.encode("utf-8") + (b"\n" if final_newline else b""))
     out.flush()
@@ -45,13 +45,15 @@ def _write_lines(batch: bytes, out, final_newline: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(
+    ap = ArgumentParser(
         prog="doppel scrub",
         description="Redact private data from stdin to stdout, one redacted line per line. With --input, "
         "--output or --report: the pipeline stage (stages/scrub.py; `doppel scrub --help`).",
-    ).parse_args(argv)
+    )
+    ap.add_argument("--names", action="store_true", help="person names become <NAME> too (as scrub.names)")
+    args = ap.parse_args(argv)
     try:
-        filter_stream(sys.stdin.buffer, sys.stdout.buffer)
+        filter_stream(sys.stdin.buffer, sys.stdout.buffer, names=args.names)
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

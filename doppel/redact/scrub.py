@@ -10,6 +10,7 @@ from doppel.redact.patterns import (
     CANDIDATE_RE, COUNT_RE, HINT_TYPES, MARK_CLOSE, MARK_OPEN, MARKS_RE, PH, PII_PARTS, PII_PATTERN, SECRET_RE,
     SIMPLE_PASSES, TRIGGERS, TYPES,
 )
+from doppel.redact.names import name_rows, redact_names
 from doppel.redact.secret import redact_secret
 
 
@@ -77,24 +78,49 @@ def _count(s: pl.Series) -> dict[str, int]:
     return {t: got.get(PH[t], 0) for t in TYPES}
 
 
-def scrub_texts(texts: pl.Series, hints: pl.Series | None = None) -> tuple[pl.Series, dict[str, int]]:
-    """Redacted texts (same length, order and name) and how many placeholders of each type were added."""
-    s = texts.cast(pl.String)
-    need = (s.str.contains(TRIGGERS[0]) | s.str.contains(TRIGGERS[1])).fill_null(False)
+FULLWIDTH = [chr(0xFF10 + d) for d in range(10)]
+
+
+def _ascii_digits(s: pl.Series) -> pl.Series:
+    """Full-width digits (０-９) read as ASCII ones, in the rows that have them (the others as they are)."""
+    wide = s.str.contains("[０-９]").fill_null(False)
+    if not wide.any():
+        return s
+    idx = wide.arg_true()
+    return s.scatter(idx, s.gather(idx).str.replace_many(FULLWIDTH, [str(d) for d in range(10)]))
+
+
+def scrub_texts(texts: pl.Series, hints: pl.Series | None = None,
+                names: bool = False) -> tuple[pl.Series, dict[str, int]]:
+    """Redacted texts (same length, order and name) and how many placeholders of each type were added.
+
+    A row with full-width digits is scrubbed as if they were ASCII ones, and kept as it was when nothing in it
+    was private. `names`: person names become <NAME> too (doppel.redact.names).
+    """
+    original = texts.cast(pl.String)
+    s = _ascii_digits(original)
+    need = s.str.contains(TRIGGERS[0])
+    for trigger in TRIGGERS[1:]:
+        need = need | s.str.contains(trigger)
+    need = need.fill_null(False)
     if hints is not None:
         need = need | (hints.list.len().fill_null(0) > 0)
-    idx = need.arg_true()
     counts = dict.fromkeys(TYPES, 0)
+    if names:
+        need = need | name_rows(s)
+    idx = need.arg_true()
     if len(idx) == 0:
-        return s, counts
+        return original, counts
     before = s.gather(idx)
     after = _scrub_subset(before, hints.gather(idx) if hints is not None else None)
+    if names:
+        after = redact_names(after)
     changed = (after != before).fill_null(False)
     if not changed.any():
-        return s, counts
+        return original, counts
     old, new = _count(before.filter(changed)), _count(after.filter(changed))
     counts = {t: max(new[t] - old[t], 0) for t in TYPES}
-    out = s.clone().scatter(idx.filter(changed), after.filter(changed))
+    out = original.clone().scatter(idx.filter(changed), after.filter(changed))
     return out, counts
 
 
@@ -110,7 +136,7 @@ def scrub_frame(messages: pl.DataFrame, cfg: ScrubConfig) -> tuple[pl.DataFrame,
         raise ValueError(f"missing columns: {', '.join(missing)}")
     kept = messages.filter(pl.col("drop_reason").is_null())
     use_hints = cfg.use_export_entities and "pii_hints" in kept.columns
-    text, counts = scrub_texts(kept["text"], kept["pii_hints"] if use_hints else None)
+    text, counts = scrub_texts(kept["text"], kept["pii_hints"] if use_hints else None, names=cfg.names)
     changed = int((text != kept["text"]).fill_null(False).sum())
     out = kept.with_columns(text.alias("text")).drop("pii_hints", strict=False).sort("chat_id", "message_id")
     report = {

@@ -32,6 +32,7 @@ SECRET_SEP_PY = re.compile(  # a hyphen counts only next to a space ("gdebi-test
 # ("token", "pass", "secret", ...) and after other separators it needs a digit or a symbol.
 STRONG_KW = ("парол", "пин", "pin", "password", "passwd", "passcode", "passphrase", "pwd", "cvv", "cvc")
 TOKEN_PY = re.compile(r"[^\s<]+")
+SEED_KW = ("seed", "mnemonic", "recovery", "secret phrase", "secret recovery", "backup", "сид", "мнемоник", "фраз", "слова сида")
 VALUE_TRAIL = ".,;)\"'»"
 
 
@@ -53,6 +54,8 @@ def redact_secret(m: str) -> str:
     km = SECRET_PY.match(m)
     if not km:
         return m
+    if km.group(0).lower().lstrip(" \t,.;:!?(«\"'-").startswith(SEED_KW):  # a seed keyword: 6+ BIP39 words
+        return m[:km.end()] + redact_seed(m[km.end():], 6)
     sm = SECRET_SEP_PY.search(m, km.end())
     if sm and len(m[km.end():sm.start()].split()) <= 3:
         tail = m[sm.end():]

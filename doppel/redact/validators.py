@@ -107,8 +107,20 @@ def classify_number(text: str, groups: list[str], seps: list[str], kw: str | Non
     shape = tuple(len(g) for g in groups)
     contiguous = len(groups) == 1
     plus = text.startswith("+")
+    dotted = any("." in s for s in seps)
+    if dotted and not plus and not (13 <= n <= 20):  # 912.345.67.89: a phone only when it is a mobile; no dates
+        return "PHONE" if n in (10, 11) and digits[-10] == "9" and phone_ok(text, digits) else None
     if kw == "PASSPORT" and not plus and 6 <= n <= 10:
         return "PASSPORT"
+    if kw == "ACCOUNT" and not plus and 6 <= n <= 20 and (n == 20 or not thousands_grouped(groups)):
+        return "ACCOUNT"
+    if shape == (3, 2, 2) and all(s == "-" for s in seps):
+        return "PHONE"  # 123-45-67: a local number
+    if shape == (3, 3, 4) and seps[0].startswith(")") and digits[0] in "23456789":
+        return "PHONE"  # (212) 555-0142: a North American number
+    if kw is None and not plus and shape in ((4, 6), (2, 2, 6)) and all(s == " " for s in seps) \
+            and passport_series_ok(digits):
+        return "PASSPORT"  # 4510 123456 / 45 10 123456: how a Russian passport is written
     if kw == "INN" and n in (10, 12):
         return "INN"
     if kw == "SNILS" and n == 11:
@@ -117,7 +129,7 @@ def classify_number(text: str, groups: list[str], seps: list[str], kw: str | Non
     if not plus and 13 <= n <= 19 and luhn_ok(digits):
         if kw == "CARD" or (card_prefix and (contiguous or shape in CARD_GROUPINGS)):
             return "CARD"
-    if shape == (4, 4, 4, 4) and card_prefix and all(s in (" ", "-") for s in seps):
+    if shape == (4, 4, 4, 4) and card_prefix and all(s in (" ", "-", ".", "\u00a0") for s in seps):
         return "CARD"  # the PII_PATTERN shape: always a card
     if shape == (3, 3, 3, 2) and snils_ok(digits):
         return "SNILS"
@@ -134,3 +146,8 @@ def classify_number(text: str, groups: list[str], seps: list[str], kw: str | Non
         if n == 11 and snils_ok(digits):
             return "SNILS"
     return None
+
+
+def passport_series_ok(digits: str) -> bool:
+    """A Russian passport: region 01-99, the year of the blank (97-99 or 00-30), a 6-digit number."""
+    return len(digits) == 10 and digits[:2] != "00" and (digits[2:4] >= "97" or digits[2:4] <= "30")

@@ -1,21 +1,21 @@
 """`doppel sample -o DIR [--messages N] [--seed S] [--planted FILE]`."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from doppel import config
 from doppel.sample.skeleton import MIN_MESSAGES
 from doppel.sample.writer import write
+from doppel.stage import ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="doppel sample",
         description="Write a deterministic synthetic full-account Telegram Desktop export (DIR/result.json).",
     )
-    parser.add_argument("-o", "--out", required=True, type=Path, help="output folder (gets result.json)")
+    parser.add_argument("-o", "--output", "--out", dest="out", required=True, type=Path, help="output folder (gets result.json)")
     parser.add_argument("--messages", type=int, help="messages in all chats together "
                         "(default: sample.messages in params.yaml)")
     parser.add_argument("--seed", type=int, help="random seed (default: sample.seed in params.yaml)")

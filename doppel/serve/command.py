@@ -19,12 +19,13 @@ from pathlib import Path
 
 from doppel import config
 from doppel.errors import InputError
+from doppel.stage import ArgumentParser
 
 ENV_KEY = "DOPPEL_API_KEY"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="doppel serve", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="doppel serve", description=__doc__.split("\n\n")[0])
     p.add_argument("--host", help="address to bind (default: serve.host, 127.0.0.1); "
                                   "any non-loopback address needs an API key")
     p.add_argument("--port", type=int, help="port to bind, 0 for any free one (default: serve.port)")
@@ -72,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     build = config.load("build", args.params)
     api_key = args.api_key or os.environ.get(ENV_KEY) or None
     if not is_loopback(cfg.host) and not api_key:
-        raise InputError(f"--host {cfg.host}", f"serving beyond loopback needs an API key: pass --api-key or set "
-                                               f"{ENV_KEY}")
+        where = f"--host {cfg.host}" if args.host else f"{cfg.source}: serve.host {cfg.host}"
+        raise InputError(where, f"serving beyond loopback needs an API key: pass --api-key or set {ENV_KEY}")
     sock = bind(cfg.host, cfg.port)
     try:
         return _serve(sock, args, cfg, build, api_key)
@@ -97,8 +98,8 @@ def _serve(sock: socket.socket, args: argparse.Namespace, cfg: config.ServeConfi
     app = create_app(engine, Settings(cfg.name, api_key, cfg.max_body_bytes, now()))
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/v1"
-    who = f"adapter {adapter}" if adapter else "base model, no adapter"
-    print(f"doppel serve: {base.name} + {who} as model '{cfg.name}' on {url} "
+    who = f"{base.name} + adapter {adapter}" if adapter else f"{base.name} (base alone, no adapter)"
+    print(f"doppel serve: {who} as model '{cfg.name}' on {url} "
           f"({'API key required' if api_key else 'no API key'}); Ctrl-C stops", file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                                            timeout_graceful_shutdown=3))

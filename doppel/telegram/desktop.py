@@ -1,10 +1,11 @@
-"""Telegram Desktop exports (result.json), read as a stream of (chat, batch of messages).
+"""Telegram Desktop's own layout of result.json, read fast: a stream of (chat, batch of raw messages).
 
-Telegram Desktop pretty-prints its export with one space per level, and JSON strings never span lines, so a
-line holding only `{` / `}` / `]` at a given indentation is structure. The reader uses that to cut each
-chat's `messages` array into batches of whole message objects (RawBatch), read CHUNK_BYTES at a time, so
-memory follows the chunk size, not the export's size. Exports in any other layout (minified, hand-edited)
-are parsed whole.
+Telegram Desktop pretty-prints its export with one space per level and `\n` line ends, and JSON strings never
+span lines, so a line holding only `{` / `}` / `]` at a given indentation is structure. The reader uses that to
+cut each chat's `messages` array into batches of whole message objects (RawBatch), read CHUNK_BYTES at a time,
+so memory follows the chunk size, not the export's size. A file in any other layout (re-indented, minified,
+CRLF, keys reordered) is doppel.telegram.stream's: `is_desktop_layout` tells which, and a chat found out of
+layout further on raises NotDesktopLayout so that the stream reader takes over from that chat.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -19,10 +21,25 @@ from doppel.errors import InputError
 from doppel.telegram.messages import Chat, Tally
 
 CHUNK_BYTES = 16 << 20
+BOM = b"\xef\xbb\xbf"
 MESSAGES_LINE = re.compile(rb'\n( *)"messages": (\S)(\])?')
 PERSONAL_INFO = re.compile(rb'\n "personal_information": (\{.*?\n \})', re.S)
 BAD_ESCAPE = re.compile(rb'\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)', re.S)
 RAW_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")
+
+
+class NotDesktopLayout(Exception):
+    """The file leaves Telegram's layout at chat number `chats_done` (the ones before it are read)."""
+
+    def __init__(self, chats_done: int):
+        super().__init__(chats_done)
+        self.chats_done = chats_done
+
+
+def is_desktop_layout(head: bytes) -> bool:
+    """The start of a file (BOM stripped) in Telegram Desktop's layout: `{`, then keys indented by one space,
+    `\n` line ends."""
+    return head.startswith(b'{\n "') and b"\r" not in head
 
 
 @dataclass
@@ -33,9 +50,9 @@ class RawBatch:
     indent: int
 
 
-def _repair(raw: bytes) -> bytes:
+def _repair(raw: bytes, controls: re.Pattern = RAW_CONTROL) -> bytes:
     """Make an almost-JSON batch parseable: invalid UTF-8, `\\x0C`-style and other invalid escapes, raw
-    control characters inside strings."""
+    control characters inside strings (`controls`: the ones that cannot be whitespace between tokens)."""
     raw = raw.decode("utf-8", "replace").encode()
 
     def escape(m: re.Match) -> bytes:
@@ -47,7 +64,7 @@ def _repair(raw: bytes) -> bytes:
         return b"\\\\" + seq if seq != b"\n" else b"\\n"
 
     raw = BAD_ESCAPE.sub(escape, raw)
-    return RAW_CONTROL.sub(lambda m: b"\\u%04x" % m.group(0)[0], raw)
+    return controls.sub(lambda m: b"\\u%04x" % m.group(0)[0], raw)
 
 
 def loads(raw: bytes, tally: Tally):
@@ -81,15 +98,17 @@ def parse_batch(segment: bytes, indent: int, tally: Tally) -> list[dict]:
     return out
 
 
-def _chat_from_header(path: Path, header: bytes, owner_id: str | None, tally: Tally) -> Chat:
+def _chat_from_header(path: Path | str, header: bytes, owner_id: str | None, tally: Tally, index: int) -> Chat:
     try:
         obj = loads(header.rstrip().rstrip(b",") + b', "messages": []}', tally)
     except orjson.JSONDecodeError:
-        raise InputError(path, "a chat header is not valid JSON") from None
+        raise NotDesktopLayout(index) from None
+    if not isinstance(obj, dict) or "id" not in obj or "type" not in obj:  # keys after `messages`: reordered
+        raise NotDesktopLayout(index)
     return chat_from_obj(path, obj, owner_id)
 
 
-def chat_from_obj(path: Path, obj: dict, owner_id: str | None) -> Chat:
+def chat_from_obj(path: Path | str, obj: dict, owner_id: str | None) -> Chat:
     chat_id = obj.get("id")
     if not isinstance(chat_id, int) or isinstance(chat_id, bool):
         raise InputError(path, f"a chat has no numeric id (got {chat_id!r})")
@@ -97,96 +116,72 @@ def chat_from_obj(path: Path, obj: dict, owner_id: str | None) -> Chat:
     return Chat(chat_id, chat_type if isinstance(chat_type, str) else "unknown", obj.get("name"), owner_id)
 
 
-def _owner_from_info(info: object) -> str | None:
-    user_id = info.get("user_id") if isinstance(info, dict) else None
-    return f"user{user_id}" if isinstance(user_id, int) else None
+def iter_desktop_export(f: BinaryIO, name: str, tally: Tally) -> Iterator[tuple[Chat, RawBatch | list[dict]]]:
+    """(chat, raw batch of messages) for every chat of an export in Telegram Desktop's layout, streamed from
+    `f` (its first bytes already checked by `is_desktop_layout`). NotDesktopLayout when a chat turns out not
+    to be, or when no chat is found (the stream reader then says what the file is)."""
+    buf = f.read(CHUNK_BYTES)
+    eof = len(buf) < CHUNK_BYTES
+    buf = buf.removeprefix(BOM)
+    pos, chats = 0, 0
 
+    def more() -> bool:
+        nonlocal buf, pos, eof
+        if eof:
+            return False
+        chunk = f.read(CHUNK_BYTES)
+        eof = len(chunk) < CHUNK_BYTES
+        buf, pos = buf[pos:] + chunk, 0
+        return bool(chunk)
 
-def iter_desktop_export(path: Path, tally: Tally) -> Iterator[tuple[Chat, RawBatch | list[dict]]]:
-    """(chat, batch of messages) for every chat in a Desktop export, streamed: raw JSON cut at message
-    boundaries when the file is in the Desktop app's layout, else parsed dicts."""
-    with open(path, "rb") as f:
-        buf = f.read(CHUNK_BYTES)
-        if not buf.lstrip()[:1] in (b"{", b""):
-            raise InputError(path, "not a Telegram export (not a JSON object)")
-        eof = len(buf) < CHUNK_BYTES
-        owner_id, pos, found_any = None, 0, False
-
-        def more() -> bool:
-            nonlocal buf, pos, eof
-            if eof:
-                return False
-            chunk = f.read(CHUNK_BYTES)
-            eof = len(chunk) < CHUNK_BYTES
-            buf, pos = buf[pos:] + chunk, 0
-            return bool(chunk)
-
-        while True:
-            m = MESSAGES_LINE.search(buf, pos)
-            if m is None:
-                if owner_id is None and (info := PERSONAL_INFO.search(buf, pos)):
-                    owner_id = _owner_from_info(loads(info.group(1), tally))
-                # keep the tail: it may hold the start of the next chat's header
-                keep = max(pos, buf.rfind(b"\n", 0, max(0, len(buf) - (1 << 16))))
-                pos = keep
-                if not more():
-                    break
-                continue
-            found_any = True
-            if m.group(2) != b"[":
-                raise InputError(path, "a chat's `messages` is not a list")
-            if owner_id is None and (info := PERSONAL_INFO.search(buf, pos, m.start())):
-                owner_id = _owner_from_info(loads(info.group(1), tally))
-            indent = len(m.group(1))
-            chat_open = b"\n" + b" " * (indent - 1) + b"{\n"
-            hs = buf.rfind(chat_open, pos, m.start())
-            hs = hs + 1 if hs >= 0 else buf.find(b"{", pos)
-            chat = _chat_from_header(path, buf[hs:m.start()], owner_id, tally)
-            pos = m.end()
-            if m.group(3):  # "messages": []
-                yield chat, []
-                continue
-            msg_close = b"\n" + b" " * (indent + 1) + b"}"
-            array_end = b"\n" + b" " * indent + b"]"
-            while True:
-                end = buf.find(array_end, pos)
-                if end >= 0:
-                    yield chat, RawBatch(buf[pos:end], indent + 1)
-                    pos = end + len(array_end)
-                    break
-                cut = buf.rfind(msg_close, pos)
-                if cut >= 0:
-                    cut += len(msg_close)
-                    yield chat, RawBatch(buf[pos:cut], indent + 1)
-                    pos = cut
-                if not more():
-                    raise InputError(path, f"truncated: the messages of chat {chat.id} never end")
-        if not found_any:
-            yield from _iter_whole(path, tally)
-
-
-def _iter_whole(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[dict]]]:
-    """Fallback for exports not in the Desktop app's layout: parse the whole file."""
-    raw = path.read_bytes()
-    try:
-        root = loads(raw, tally)
-    except orjson.JSONDecodeError as err:
-        problem = "truncated JSON" if "EOF" in str(err) or "end of" in str(err).lower() else f"not valid JSON ({err})"
-        raise InputError(path, problem) from None
-    if not isinstance(root, dict):
-        raise InputError(path, "not a Telegram export (the top level is not an object)")
-    if "messages" in root:
-        chats = [root]
-    elif isinstance(root.get("chats"), dict):
-        chats = list(root["chats"].get("list") or []) + list((root.get("left_chats") or {}).get("list") or [])
-    else:
-        raise InputError(path, "not a Telegram export (no `messages` and no `chats` list)")
-    owner_id = _owner_from_info(root.get("personal_information"))
-    for obj in chats:
-        if not isinstance(obj, dict):
-            tally.malformed += 1
+    while True:
+        m = MESSAGES_LINE.search(buf, pos)
+        if m is None:
+            if tally.file_owner is None:
+                _note_owner(PERSONAL_INFO.search(buf, pos), tally)
+            # keep the tail: it may hold the start of the next chat's header
+            pos = max(pos, buf.rfind(b"\n", 0, max(0, len(buf) - (1 << 16))))
+            if not more():
+                break
             continue
-        messages = obj.get("messages")
-        if not isinstance(messages, list):
-            raise InputError(path, f"chat {obj.get('id')!r}: `messages` is not a list")
-        yield chat_from_obj(path, obj, owner_id), messages
+        if m.group(2) != b"[":
+            raise InputError(name, "a chat's `messages` is not a list")
+        if tally.file_owner is None:
+            _note_owner(PERSONAL_INFO.search(buf, pos, m.start()), tally)
+        indent = len(m.group(1))
+        chat_open = b"\n" + b" " * (indent - 1) + b"{\n"
+        hs = buf.rfind(chat_open, pos, m.start())
+        hs = hs + 1 if hs >= 0 else buf.find(b"{", pos)
+        chat = _chat_from_header(name, buf[hs:m.start()], tally.file_owner, tally, chats)
+        chats += 1
+        pos = m.end()
+        if m.group(3):  # "messages": []
+            yield chat, []
+            continue
+        msg_close = b"\n" + b" " * (indent + 1) + b"}"
+        array_end = b"\n" + b" " * indent + b"]"
+        while True:
+            end = buf.find(array_end, pos)
+            if end >= 0:
+                yield chat, RawBatch(buf[pos:end], indent + 1)
+                pos = end + len(array_end)
+                break
+            cut = buf.rfind(msg_close, pos)
+            if cut >= 0:
+                cut += len(msg_close)
+                yield chat, RawBatch(buf[pos:cut], indent + 1)
+                pos = cut
+            if not more():
+                raise InputError(name, f"truncated: the messages of chat {chat.id} never end")
+    if not chats:
+        raise NotDesktopLayout(0)
+
+
+def _note_owner(info: re.Match | None, tally: Tally) -> None:
+    if info is not None:
+        tally.file_owner = owner_from_info(loads(info.group(1), tally))
+
+
+def owner_from_info(info: object) -> str | None:
+    user_id = info.get("user_id") if isinstance(info, dict) else None
+    return f"user{user_id}" if isinstance(user_id, int) and not isinstance(user_id, bool) else None

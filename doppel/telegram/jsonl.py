@@ -3,7 +3,7 @@ per line."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -14,26 +14,25 @@ from doppel.telegram.messages import Chat, Tally
 BATCH_MESSAGES = 50_000
 
 
-def iter_fetch_file(path: Path, tally: Tally) -> Iterator[tuple[Chat, list[dict]]]:
-    """`doppel fetch` output: a header line, then one Desktop-shaped message per line."""
-    with open(path, "rb") as f:
-        first = f.readline()
+def iter_fetch_file(f: BinaryIO, name: str, tally: Tally) -> Iterator[tuple[Chat, list[dict]]]:
+    """`doppel fetch` output, read from `f`: a header line, then one Desktop-shaped message per line."""
+    first = f.readline()
+    try:
+        header = orjson.loads(first)
+        chat = chat_from_obj(name, header["chat"], header.get("owner_id"))
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise InputError(name, "not a doppel fetch file (line 1 is not a chat header)") from None
+    batch: list[dict] = []
+    for line in f:
+        if not line.strip():
+            continue
         try:
-            header = orjson.loads(first)
-            chat = chat_from_obj(path, header["chat"], header.get("owner_id"))
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            raise InputError(path, "not a doppel fetch file (line 1 is not a chat header)") from None
-        batch: list[dict] = []
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                obj = loads(line, tally)
-            except orjson.JSONDecodeError:
-                tally.malformed += 1  # e.g. a partial last line of a killed fetch
-                continue
-            batch.append(obj)
-            if len(batch) >= BATCH_MESSAGES:
-                yield chat, batch
-                batch = []
-        yield chat, batch
+            obj = loads(line, tally)
+        except orjson.JSONDecodeError:
+            tally.malformed += 1  # e.g. a partial last line of a killed fetch
+            continue
+        batch.append(obj)
+        if len(batch) >= BATCH_MESSAGES:
+            yield chat, batch
+            batch = []
+    yield chat, batch

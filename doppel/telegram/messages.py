@@ -61,11 +61,13 @@ class Columns:
 
 @dataclass
 class Tally:
-    """What the readers count as they go: damaged messages, repaired batches, files read."""
+    """What the readers count as they go: damaged messages, repaired batches, files read, and the owner the
+    file being read names (personal_information), wherever in the file it stands."""
 
     malformed: int = 0
     repaired_batches: int = 0
     files: list = field(default_factory=list)
+    file_owner: str | None = None
 
 
 # --------------------------------------------------------------------------- message dicts -> columns
@@ -118,10 +120,15 @@ def _kind(msg: dict, msg_type) -> str:
     return "text"
 
 
-def add_batch(cols: Columns, chat: Chat, batch: list[dict], tally: Tally) -> None:
+def normalize_chat_id(chat: Chat, batch: list) -> None:
+    """An old export's shifted chat id (its messages' senders are numbers) -> today's."""
     first = next((m for m in batch if isinstance(m, dict)), {})
     if chat.id >= 1 << 32 and isinstance(first.get("from_id", first.get("actor_id")), int):
-        chat.id = int(_normalize_id(chat.id).lstrip("chatnel"))  # an old export's shifted chat id
+        chat.id = int(_normalize_id(chat.id).lstrip("chatnel"))
+
+
+def add_batch(cols: Columns, chat: Chat, batch: list[dict], tally: Tally) -> None:
+    normalize_chat_id(chat, batch)
     for msg in batch:
         if not isinstance(msg, dict):
             tally.malformed += 1
@@ -313,8 +320,10 @@ def finish_batch(raw: pl.DataFrame, cfg: IngestConfig) -> pl.DataFrame:
     )
 
 
-def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], cfg: IngestConfig) -> pl.LazyFrame:
-    """Finished messages spilled to disk in file order -> the message table (lazy) with the owner flag.
+def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str],
+                cfg: IngestConfig) -> tuple[pl.LazyFrame, dict[int, tuple[str, str]]]:
+    """Finished messages spilled to disk in file order -> (the message table (lazy) with the owner flag,
+    {chat: (owner id, how it is known)}: "param", "export" or "guess"; chats with no owner are left out).
 
     Rows stay in the export's order (chat by chat, message ids ascending), so nothing is sorted in memory.
     Only when that order is broken (overlapping exports, shuffled ids) is the table sorted by chat and
@@ -325,6 +334,7 @@ def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], cfg:
     # the sender of a personal chat who is not its peer (`id` of a personal chat is the peer's user id).
     if cfg.owner_id:  # already as the export writes from_id: "user123"
         owner = pl.lit(cfg.owner_id, dtype=pl.String)
+        known = {chat: (cfg.owner_id, "param") for chat in chats}
     else:
         peer = pl.lit("user") + pl.col("chat_id").cast(pl.String)
         unknown = sorted(chats - owners.keys())
@@ -335,7 +345,9 @@ def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], cfg:
             .agg(pl.col("sender_id").mode().sort().first())
             .collect()
         ) if unknown else pl.DataFrame()
-        owner_of = {**dict(inferred.iter_rows()), **owners}
+        guessed = {chat: sender for chat, sender in inferred.iter_rows() if sender is not None}
+        owner_of = {**guessed, **owners}
+        known = {**{c: (o, "guess") for c, o in guessed.items()}, **{c: (o, "export") for c, o in owners.items()}}
         owner = pl.col("chat_id").replace_strict(owner_of, default=None, return_dtype=pl.String)
     messages = messages.with_columns(is_owner=(pl.col("sender_id") == owner).fill_null(False))
     chat, mid = pl.col("chat_id"), pl.col("message_id")
@@ -351,4 +363,4 @@ def to_messages(parts: list[Path], chats: set[int], owners: dict[int, str], cfg:
             .collect()  # once: the report and the output both read it
             .lazy()
         )
-    return messages.select(list(Message.to_schema().columns))
+    return messages.select(list(Message.to_schema().columns)), known

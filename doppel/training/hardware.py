@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from pathlib import Path
 from typing import Any, Iterable
 
 import torch
@@ -34,17 +35,17 @@ def resolve_precision(cfg: TrainConfig, cuda: bool, bf16: bool | None = None) ->
     return "bf16-mixed" if bf16 else "16-mixed"
 
 
-def check_quantize(quantize: str | None) -> None:
+def check_quantize(quantize: str | None, source: str | Path = "params.yaml") -> None:
     """QLoRA needs a CUDA GPU and bitsandbytes: an InputError naming the knob when either is missing."""
     if not quantize:
         return
     if not torch.cuda.is_available():
-        raise InputError("params.yaml", f"train.quantize = {quantize}: needs a CUDA GPU (none found); "
+        raise InputError(source, f"train.quantize = {quantize}: needs a CUDA GPU (none found); "
                                         "set train.quantize: null to train unquantized")
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
-        raise InputError("params.yaml", f"train.quantize = {quantize}: bitsandbytes is not installed "
+        raise InputError(source, f"train.quantize = {quantize}: bitsandbytes is not installed "
                                         "(pip install bitsandbytes), or set train.quantize: null") from None
 
 
@@ -53,7 +54,7 @@ def make_fabric(cfg: TrainConfig):
     import lightning as L
 
     cuda = torch.cuda.is_available()
-    check_quantize(cfg.quantize)
+    check_quantize(cfg.quantize, cfg.source)
     precision = resolve_precision(cfg, cuda)
     if cuda:
         torch.set_float32_matmul_precision("high")  # TF32 for fp32 matmuls: the fp32 peak in GPU_PEAK_TFLOPS
@@ -63,7 +64,7 @@ def make_fabric(cfg: TrainConfig):
         from lightning.fabric.plugins import BitsandbytesPrecision
 
         if "mixed" in precision:
-            raise InputError("params.yaml", "train.quantize needs a -true precision (bf16-true), not " + precision)
+            raise InputError(cfg.source, "train.quantize needs a -true precision (bf16-true), not " + precision)
         dtype = {"16-true": torch.float16, "bf16-true": torch.bfloat16, "32-true": torch.float32}[precision]
         plugins = BitsandbytesPrecision(cfg.quantize[4:], dtype)
         fabric = L.Fabric(devices=cfg.devices, accelerator="cuda", plugins=plugins)

@@ -145,8 +145,8 @@ def setup(cfg: TrainConfig, base_dir: Path, train_file: Path, train_rows: list[d
 
     config = Config.from_file(base_dir / "model_config.yaml", **lora_kwargs(cfg))
     if cfg.max_seq_length > config.block_size:
-        raise InputError("params.yaml", f"train.max_seq_length {cfg.max_seq_length} > the base model's "
-                                        f"block_size {config.block_size}")
+        raise InputError(cfg.source, f"train.max_seq_length {cfg.max_seq_length} > the base model's "
+                                     f"block_size {config.block_size}")
     data = prepare_data(cfg, Tokenizer(base_dir), train_file, train_rows, val_rows)
     fabric, precision = make_fabric(cfg)
     if fabric.global_rank != 0:

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 # Summary keys that depend on the hardware and the moment, not on the inputs: they go to the speed log
-# (declared as top-level metrics/plots in dvc.yaml), never into the DVC-hashed outputs, so `dvc repro -f` on
-# the same inputs writes the same dvc.lock.
+# (reports/train_speed/: git-ignored and not declared in dvc.yaml), never into the DVC-hashed outputs or git,
+# so `dvc repro -f` on the same inputs writes the same dvc.lock, `dvc metrics diff` compares results only and
+# a training run leaves `git status` clean.
 SPEED_KEYS = ("train_seconds", "tokens_per_s", "mfu", "peak_tflops", "peak_source", "peak_memory_gb",
               "seconds_total", "tokens_per_s_steady", "mfu_steady", "steady_steps")
 
@@ -32,7 +33,8 @@ class _NoLive:
 
 
 class Logs:
-    """The run's two dvclive logs: `live` (loss, val_loss, lr: what is learned) and `speed` (tokens/s, MFU).
+    """The run's two dvclive logs: `live` (loss, val_loss, lr: what is learned; in git, DVC plots) and `speed`
+    (tokens/s, MFU: this machine's figures; a git-ignored report).
     `history` is every point logged to `live`, kept in the resume checkpoint and written back on resume
     (DVC removed the old plots)."""
 

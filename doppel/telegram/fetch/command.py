@@ -12,6 +12,7 @@ from doppel import config
 from doppel.config import FetchConfig
 from doppel.telegram.fetch.fetcher import Stop, Summary, fetch
 from doppel.telegram.fetch.session import load_credentials, prepare_session, resolve_session, secure_session
+from doppel.stage import ArgumentParser
 
 
 def make_client(session: Path, api_id: int, api_hash: str, cfg: FetchConfig):
@@ -36,10 +37,10 @@ SLEEP = asyncio.sleep  # tests replace it to shorten FloodWait countdowns
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = ArgumentParser(
         prog="doppel fetch",
         description="Download your Telegram chats with Telethon into data/raw/telethon (incremental, resumable).")
-    ap.add_argument("--out", type=Path, help="output folder (default: fetch.out in params.yaml)")
+    ap.add_argument("--output", "--out", dest="out", type=Path, help="output folder (default: fetch.out in params.yaml)")
     ap.add_argument("--include-groups", action="store_true", default=None,
                     help="also private groups and supergroups (channels never)")
     ap.add_argument("--skip", type=int, nargs="+", action="extend", default=[], metavar="CHAT_ID",

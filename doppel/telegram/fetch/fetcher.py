@@ -35,7 +35,7 @@ class Summary:
         return "\n".join(lines)
 
 
-def _fmt_wait(seconds: int) -> str:
+def format_wait(seconds: int) -> str:
     h, rest = divmod(int(seconds), 3600)
     return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
 
@@ -45,10 +45,10 @@ async def countdown(seconds: int, sleep, log=sys.stderr) -> None:
     tty = getattr(log, "isatty", lambda: False)()
     for left in range(int(seconds), 0, -1):
         if tty:
-            print(f"\r  Telegram asks to slow down (FloodWait): resuming in {_fmt_wait(left)} ", end="",
+            print(f"\r  Telegram asks to slow down (FloodWait): resuming in {format_wait(left)} ", end="",
                   file=log, flush=True)
         elif left == seconds or left % 60 == 0:
-            print(f"  Telegram asks to slow down (FloodWait): resuming in {_fmt_wait(left)}", file=log, flush=True)
+            print(f"  Telegram asks to slow down (FloodWait): resuming in {format_wait(left)}", file=log, flush=True)
         await sleep(1)
     print(("\r" if tty else "") + "  FloodWait over, resuming" + " " * 30, file=log, flush=True)
 
@@ -65,7 +65,7 @@ class Fetcher:
     async def flood_wait(self, err) -> None:
         seconds = int(getattr(err, "seconds", 0) or 0)
         if seconds > self.cfg.max_flood_wait_s:
-            raise Stop(f"Telegram asks to wait {_fmt_wait(seconds)} before more requests; everything fetched "
+            raise Stop(f"Telegram asks to wait {format_wait(seconds)} before more requests; everything fetched "
                        f"so far is saved, rerun `doppel fetch` after that (or raise fetch.max_flood_wait_s)")
         await countdown(seconds + 1, self.sleep, self.log)
 
@@ -169,7 +169,7 @@ async def fetch(client, out_dir: Path, cfg: FetchConfig, *, sleep=None, log=sys.
         raise Stop(
             "Telegram wants the data export confirmed: open Telegram on another device, allow the export "
             "request in the chat from 'Telegram', then rerun `doppel fetch`"
-            + (f" (or wait {_fmt_wait(err.seconds)})" if err.seconds else "")
+            + (f" (or wait {format_wait(err.seconds)})" if err.seconds else "")
         ) from None
     except (errors.TakeoutInvalidError, errors.TakeoutRequiredError):
         raise Stop("the export session was cancelled (another data export, or it was declined in "

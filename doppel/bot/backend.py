@@ -1,0 +1,70 @@
+"""Where replies come from: the twin in-process (a Conversation: the prompt, budget and seed of `doppel chat`)
+or any OpenAI-compatible endpoint (`doppel serve`, vLLM with the exported adapter). Both take the turns,
+oldest first, ending with the other person's, and return the reply text. Calls block: run them in a thread."""
+from __future__ import annotations
+
+import os
+import threading
+
+from doppel.errors import InputError
+from doppel.model.conversation import Conversation
+from doppel.prompt import STOP_STRINGS
+
+API_KEY_ENVS = ("DOPPEL_API_KEY", "OPENAI_API_KEY")
+
+
+class TwinBackend:
+    """The twin loaded in this process; one reply at a time."""
+
+    def __init__(self, twin, system: str, sampling: dict, context_tokens: int | None):
+        self.twin, self.system, self.sampling, self.context_tokens = twin, system, dict(sampling), context_tokens
+        self._lock = threading.Lock()
+        self.name = "the twin in-process"
+
+    def reply(self, turns: list[tuple[bool, str]]) -> str:
+        conv = Conversation(self.twin, self.system, self.sampling, self.context_tokens)
+        conv.turns = list(turns[:-1])
+        with self._lock:
+            return conv.say(turns[-1][1]).strip()
+
+
+class EndpointBackend:
+    """An OpenAI-compatible chat-completions endpoint: the system line, then `user` (them) and `assistant` (me)."""
+
+    def __init__(self, base_url: str, model: str, system: str, sampling: dict, api_key: str | None = None,
+                 timeout_s: float = 120.0):
+        import openai
+
+        key = api_key or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None) or "none"
+        self.client = openai.OpenAI(base_url=base_url, api_key=key, max_retries=2, timeout=timeout_s)
+        self.base_url, self.model, self.system, self.sampling = base_url, model, system, dict(sampling)
+        self.name = f"{model} at {base_url}"
+
+    def check(self) -> None:
+        """Fail at start, in one line, when the endpoint is not there or does not serve the model."""
+        import openai
+
+        try:
+            models = [m.id for m in self.client.models.list().data]
+        except openai.APIError as err:
+            raise InputError(f"--api-base {self.base_url}", f"cannot reach the endpoint ({_short(err)})") from None
+        if models and self.model not in models:
+            raise InputError(f"--api-base {self.base_url}",
+                             f"serves {', '.join(models)}, not {self.model!r} (set bot.api_model or --api-model)")
+
+    def messages(self, turns: list[tuple[bool, str]]) -> list[dict]:
+        head = [{"role": "system", "content": self.system}] if self.system else []
+        return head + [{"role": "assistant" if mine else "user", "content": text} for mine, text in turns]
+
+    def reply(self, turns: list[tuple[bool, str]]) -> str:
+        s = self.sampling
+        extra = {"seed": int(s["seed"])} if s.get("seed") is not None else {}
+        done = self.client.chat.completions.create(
+            model=self.model, messages=self.messages(turns), max_tokens=int(s["max_new_tokens"]),
+            temperature=float(s["temperature"]), top_p=float(s["top_p"]), stop=list(STOP_STRINGS), **extra)
+        return (done.choices[0].message.content or "").strip() if done.choices else ""
+
+
+def _short(err: Exception) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 160 else text[:157] + "..."

@@ -1,0 +1,38 @@
+"""The decoding-side guard that keeps scrub's placeholders out of every reply (chat, serve, evaluate, bot).
+
+The training text has typed placeholders (<PHONE>, <NAME>, ...) where scrub removed private data, so a tuned
+twin learns to write them (a fifth of its replies on the sample). The guard forbids, at every decoding step,
+the tokens that would start one: a token with "<" and an upper-case Latin letter in it ("<PH", " <EMAIL>"), and
+a token that ends with "<" (what follows it could only be a placeholder's name or a stray "<"). Every other
+token is untouched, "<3" included; the forbidden tokens' probability goes to the rest.
+"""
+from __future__ import annotations
+
+import re
+
+import torch
+
+PLACEHOLDER_START = re.compile(r"<[A-Z]|<$")
+
+
+class PlaceholderGuard:
+    """The forbidden token ids of one tokenizer, found once (one decode per vocabulary entry)."""
+
+    def __init__(self, tokenizer, vocab_size: int):
+        banned = []
+        for i in range(vocab_size):
+            try:
+                text = tokenizer.decode(torch.tensor([i], dtype=torch.long))
+            except Exception:  # ids past the tokenizer's vocabulary (a padded embedding table)
+                continue
+            if PLACEHOLDER_START.search(text):
+                banned.append(i)
+        self.banned = torch.tensor(banned, dtype=torch.long)
+
+    def apply(self, logits: torch.Tensor) -> torch.Tensor:
+        """(B, V) logits with the forbidden tokens at -inf (a copy; the input is left as it was)."""
+        if not len(self.banned):
+            return logits
+        logits = logits.clone()
+        logits[:, self.banned.to(logits.device)] = float("-inf")
+        return logits

@@ -1,0 +1,80 @@
+"""The red-team set (tests/data/redteam/*.tsv): every class caught (recall >= 0.99), clean lines kept (<= 1%
+changed), names with scrub.names; and `doppel bench scrub` on it."""
+from __future__ import annotations
+
+from collections import Counter
+
+import polars as pl
+import pytest
+
+from doppel.bench.scrub import REDTEAM, read_redteam, score
+from doppel.errors import InputError
+from doppel.redact.names import redact_row
+from doppel.redact.scrub import scrub_texts
+from tests.conftest import doppel
+
+
+def test_set_size_and_balance():
+    rows = read_redteam(REDTEAM, names=True)
+    per_class = Counter(c for _, c, _ in rows)
+    assert len(rows) >= 500
+    assert per_class["CLEAN"] >= 150
+    assert min(n for c, n in per_class.items() if c != "CLEAN") >= 20
+    assert {"ACCOUNT", "NAME", "SECRET", "CRYPTO_ADDRESS", "SEED_PHRASE", "PASSPORT", "PHONE"} <= set(per_class)
+    assert any("\n" in t for t, _, _ in rows)  # PEM blocks keep their newlines
+
+
+@pytest.mark.parametrize("names", [False, True])
+def test_recall_and_clean(names):
+    res = score(read_redteam(REDTEAM, names=names), names=names)
+    assert ("NAME" in res["recall"]) == names
+    for cls, r in res["recall"].items():
+        assert r >= (0.95 if cls == "NAME" else 0.99), (cls, [m for m in res["missed"] if m[0] == cls])
+    assert res["clean_changed"] <= 0.01, res["clean_changed_lines"]
+
+
+def test_names_option_off_keeps_names():
+    text = "получатель artem sokolov, спроси у Марии Ивановой"
+    off, counts = scrub_texts(pl.Series([text]))
+    assert off[0] == text and counts["NAME"] == 0
+    on, counts = scrub_texts(pl.Series([text]), names=True)
+    assert on[0] == "получатель <NAME>, спроси у <NAME>" and counts["NAME"] == 2
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("ask James about it", "ask <NAME> about it"),
+    ("логин artem.sokolov, пароль есть", "логин <NAME>, пароль есть"),  # a login made of a name
+    ("Игорь Николаевич Зайцев звонил", "<NAME> звонил"),
+    ("Вера в себя", "Вера в себя"),             # a first name that is a common word: only with a surname
+    ("с Ольгой Павловой придём", "с <NAME> придём"),
+    ("Hey, the weather is fair", "Hey, the weather is fair"),
+    ("Москва, Спартак, iPhone 15", "Москва, Спартак, iPhone 15"),
+    ("<PHONE> и <NAME>", "<PHONE> и <NAME>"),
+    ("", ""),
+])
+def test_name_rules(text, expected):
+    assert redact_row(text) == expected
+
+
+def test_names_idempotent_and_nulls():
+    texts = pl.Series([r[0] for r in read_redteam(REDTEAM, names=True)] + [None], dtype=pl.String)
+    once, _ = scrub_texts(texts, names=True)
+    twice, counts = scrub_texts(once, names=True)
+    assert once.to_list() == twice.to_list() and sum(counts.values()) == 0
+    assert once[-1] is None
+
+
+def test_bad_redteam_file(tmp_path):
+    (tmp_path / "x.tsv").write_text("only text\n")
+    with pytest.raises(InputError, match="expected text<TAB>class<TAB>value"):
+        read_redteam(tmp_path)
+    with pytest.raises(InputError, match="no red-team"):
+        read_redteam(tmp_path / "empty")
+
+
+def test_bench_scrub_command():
+    proc = doppel("bench", "scrub", "--messages", "0", check=True)
+    assert "recall ACCOUNT         1.000" in proc.stdout
+    assert "clean lines changed" in proc.stdout and "NAME" not in proc.stdout
+    bad = doppel("bench", "scrub", "--messages", "-1")
+    assert bad.returncode == 2 and "--messages: must be >= 0" in bad.stderr
