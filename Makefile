@@ -54,10 +54,10 @@ MUTATE_TIMEOUT ?= 900
 mutate: setup
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,mutate]'
 	@mkdir -p mutants; for m in $(MUTATE_MODULES); do \
-	  OMP_NUM_THREADS=1 timeout $(MUTATE_TIMEOUT) $(BIN)/mutmut run --max-children 1 "doppel.$$m.*" \
-	    | tr '\r' '\n' | grep -E '^(🎉|🙁|🫥|⏰|🤔|🔇) doppel\.' > mutants/$$m.txt; \
-	  echo "doppel.$$m: $$(grep -cE '^(🎉|⏰)' mutants/$$m.txt) killed of $$(grep -c . mutants/$$m.txt)"; \
-	  grep -v '^🎉' mutants/$$m.txt; \
+	  OMP_NUM_THREADS=1 timeout $(MUTATE_TIMEOUT) $(BIN)/mutmut run --max-children 1 "doppel.$$m.*" > /dev/null; \
+	  $(BIN)/mutmut results --all true | grep -E "^ *doppel\.$$m\.x" | grep -v ': not checked$$' > mutants/$$m.txt; \
+	  echo "doppel.$$m: $$(grep -cE ': (killed|timeout)$$' mutants/$$m.txt) killed of $$(grep -c . mutants/$$m.txt)"; \
+	  grep -vE ': (killed|timeout)$$' mutants/$$m.txt; \
 	done
 
 clean-venv:

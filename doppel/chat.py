@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from doppel import config
 from doppel.model.checkpoint import HINT, resolve_checkpoint, validate_adapter, validate_checkpoint

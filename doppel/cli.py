@@ -11,7 +11,7 @@ import importlib
 import sys
 from typing import Callable
 
-from doppel.stage import guarded, run_stage_script, script_main, stage_parser, stage_script  # noqa: F401
+from doppel.stage import guarded, run_stage_script, stage_script
 
 STAGES = {
     "ingest": "Telegram exports -> message table (parquet) + accounting report",

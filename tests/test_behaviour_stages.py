@@ -19,7 +19,8 @@ def test_ingest_scrub_segment_build_chain(tmp_path, bundled_sample):
     t = tmp_path
     run("ingest", "--input", bundled_sample, "--output", t / "m.parquet", "--report", t / "ingest.json")
     run("scrub", "--input", t / "m.parquet", "--output", t / "c.parquet", "--report", t / "scrub.json")
-    run("segment", "--input", t / "c.parquet", "--output", t / "turns.parquet", "--report", t / "segment.json")
+    run("segment", "--input", t / "c.parquet", "--output", t / "turns.parquet", "--report", t / "segment.json",
+        "--plots", t / "plots")  # not the project's own plots/activity
     run("build", "--input", t / "turns.parquet", "--output", t / "processed", "--report", t / "dataset.json")
     ingest, scrub, segment, dataset = (orjson.loads((t / f"{n}.json").read_bytes())
                                        for n in ("ingest", "scrub", "segment", "dataset"))

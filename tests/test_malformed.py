@@ -255,7 +255,7 @@ def test_bad_segment_params_and_intermediates_are_one_line_errors(tmp_path):
                           "--report", str(tmp_path / "s.json"))
     assert code == 2 and len(lines) == 1 and "'ts'" in lines[0] and "bad.parquet" in lines[0]
     assert run_cli("segment", "--input", str(tmp_path / "m.parquet"), "--output", str(tmp_path / "t.parquet"),
-                   "--report", str(tmp_path / "s.json"))[0] == 0
+                   "--report", str(tmp_path / "s.json"), "--plots", str(tmp_path / "plots"))[0] == 0
     turns = pl.read_parquet(tmp_path / "t.parquet")
     turns.with_columns(text=pl.lit("")).write_parquet(tmp_path / "empty_text.parquet")
     code, lines = run_cli("build", "--input", str(tmp_path / "empty_text.parquet"), "--output", str(tmp_path / "p"),

@@ -30,7 +30,8 @@ def stage_commands(export: Path, work: Path) -> dict[str, list[str]]:
     return {
         "ingest": stage("ingest", export, work / "messages.parquet", "ingest.json"),
         "scrub": stage("scrub", work / "messages.parquet", work / "messages_clean.parquet", "scrub.json"),
-        "segment": stage("segment", work / "messages_clean.parquet", work / "turns.parquet", "segment.json"),
+        "segment": stage("segment", work / "messages_clean.parquet", work / "turns.parquet", "segment.json")
+        + ["--plots", str(work / "plots")],
         "build": stage("build", work / "turns.parquet", work / "processed", "dataset.json"),
     }
 

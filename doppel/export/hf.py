@@ -8,7 +8,6 @@ vLLM and llama.cpp's `convert_hf_to_gguf.py` load with no extra arguments.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import torch
 
 from doppel.errors import InputError
 from doppel.export import hf_config
-from doppel.export.tokenizer_files import write_tokenizer
+from doppel.export.tokenizer_files import write_json, write_tokenizer
 from doppel.export.weights import Source, is_tied, merged_weights, to_hf_keys
 from doppel.prompt import STOP_STRINGS
 
@@ -26,10 +25,6 @@ def hf_family(src: Source) -> str:
         return hf_config.family(src.base_config())
     except hf_config.Unsupported as err:
         raise InputError(src.checkpoint_dir, f"{err}; `--to litgpt` exports any base") from None
-
-
-def write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def save_safetensors(weights: dict[str, torch.Tensor], out_dir: Path, max_shard_size: str | int = "5GB") -> int:

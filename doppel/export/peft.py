@@ -21,7 +21,7 @@ from doppel.errors import InputError
 from doppel.export.hf import hf_family, write_json
 from doppel.export.tokenizer_files import write_tokenizer
 from doppel.export.weights import Source, is_tied
-from doppel.model.load import read_weights
+from doppel.model.checkpoint import read_weights
 
 MODULES = {"attn.proj": "self_attn.o_proj", "mlp.fc_1": "mlp.gate_proj", "mlp.fc_2": "mlp.up_proj",
            "mlp.proj": "mlp.down_proj"}

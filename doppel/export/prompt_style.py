@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from doppel.prompt import OTHER_LABEL, OWNER_LABEL, STOP_STRINGS, apply, render_context
+from doppel.prompt import OTHER_LABEL, OWNER_LABEL, apply, render_context
 
 PREFIX = "TwinMessage_"
 
@@ -33,18 +33,15 @@ def twin_prompt(prompt: str, system: str) -> str:
 
 @cache
 def _style(hex_system: str):
-    from litgpt.prompts import PromptStyle
+    from doppel.prompt import TwinChat  # its stop tokens: EOS and the turn markers
 
     system_line = bytes.fromhex(hex_system).decode("utf-8")
 
-    class TwinMessage(PromptStyle):
+    class TwinMessage(TwinChat):
         system = system_line
 
         def apply(self, prompt: str, *, sys_prompt: str | None = None, **kwargs) -> str:
             return twin_prompt(prompt, self.system if sys_prompt is None else sys_prompt)
-
-        def stop_tokens(self, tokenizer) -> tuple[list[int], ...]:
-            return ([tokenizer.eos_id],) + tuple(tokenizer.encode(s, bos=False).tolist() for s in STOP_STRINGS)
 
     TwinMessage.__module__ = __name__
     TwinMessage.__name__ = TwinMessage.__qualname__ = PREFIX + hex_system

@@ -44,6 +44,11 @@ def specials(checkpoint_dir: Path) -> Specials:
     return Specials(tok.bos_id, tok.eos_id, text(tok.bos_id), text(tok.eos_id))
 
 
+def write_json(path: Path, data) -> None:
+    """Key order kept (HF files read in their usual order), non-ASCII as is, a final newline."""
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def add_bos_processor(path: Path, sp: Specials) -> bool:
     """Make a tokenizer.json without a post-processor start every encoding with BOS, as litgpt (and so the twin)
     does: then `tok(prompt)` and a raw-completion API give the twin's ids. Returns whether it changed."""
@@ -77,6 +82,5 @@ def write_tokenizer(checkpoint_dir: Path, out_dir: Path, system: str, block_size
     config["model_max_length"] = block_size
     config["chat_template"] = template = chat_template(system, bos=sp.bos_id is not None)
     (out_dir / "chat_template.jinja").write_text(template, encoding="utf-8")  # for --chat-template / llama.cpp
-    (out_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n",
-                                                   encoding="utf-8")
+    write_json(out_dir / "tokenizer_config.json", config)
     return sp

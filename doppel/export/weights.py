@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from doppel.errors import InputError
-from doppel.model.load import read_weights
+from doppel.model.checkpoint import read_weights
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

@@ -72,3 +72,14 @@ def fingerprint(path: str | Path) -> dict[str, Any]:
         size = f.stat().st_size
         files[f.name] = {"size": size, "sha256": sha256_file(f)} if size <= 16 << 20 else {"size": size}
     return files
+
+
+def read_weights(path: Path) -> dict:
+    """A litgpt weights file (memory-mapped), or one InputError line for a truncated or foreign file."""
+    import torch
+
+    try:
+        sd = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - a truncated or foreign file: one line for the user
+        raise InputError(path, f"cannot read weights ({type(err).__name__}: {err})") from err
+    return sd.get("model", sd) if isinstance(sd, dict) else sd

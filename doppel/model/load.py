@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from doppel.errors import InputError
-from doppel.model.checkpoint import HINT, validate_adapter, validate_checkpoint
+from doppel.model.checkpoint import HINT, read_weights, validate_adapter, validate_checkpoint
 from doppel.model.twin import Twin
 
 _PRECISIONS = {
@@ -54,15 +54,6 @@ def resolve_dtype(precision: str | None, device: torch.device) -> torch.dtype:
     if key not in _PRECISIONS:
         raise InputError(f"precision {precision!r}", "unknown precision; use one of 32-true, bf16-true, 16-true")
     return _PRECISIONS[key]
-
-
-def read_weights(path: Path) -> dict[str, torch.Tensor]:
-    """A litgpt weights file (memory-mapped), or one InputError line for a truncated or foreign file."""
-    try:
-        sd = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
-    except Exception as err:  # noqa: BLE001 - a truncated or foreign file: one line for the user
-        raise InputError(path, f"cannot read weights ({type(err).__name__}: {err})") from err
-    return sd.get("model", sd) if isinstance(sd, dict) else sd
 
 
 def _model(checkpoint_dir: Path, adapter_dir: Path | None) -> torch.nn.Module:

@@ -211,18 +211,14 @@ class Twin:
         new, keep = self.budget(self.defaults["max_new_tokens"] if max_new_tokens is None else max_new_tokens)
         ids = [self.encode_prompt(p, keep) for p in prompts]
         cuts = [TextCut(self.tokenizer) for _ in prompts]
-        done = [False] * len(prompts)
-        finished = [False] * len(prompts)
+        done = [False] * len(prompts)  # decode_steps marks a row done at EOS (that token is not pushed)
         for tokens in self.decode_steps(ids, new, *self._sampling(temperature, top_k, top_p), seed, done):
             for i, t in enumerate(tokens):
-                if finished[i]:
-                    continue
-                if self.eos_id is not None and t == self.eos_id:
-                    finished[i] = True
+                if done[i]:
                     continue
                 cuts[i].push(t)
                 if cuts[i].stopped:
-                    finished[i] = done[i] = True
+                    done[i] = True
         return [c.text() for c in cuts]
 
     # ------------------------------------------------------------------------------------------ loss

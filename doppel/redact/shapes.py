@@ -72,9 +72,6 @@ def bare_password(token: str) -> bool:
             and any(c in SYMBOLS for c in token))
 
 
-PASSWORD_TRAIL = ".,;:!?)\"'»-"
-
-
 def redact_bare_password(m: str) -> str:
     """The candidate (one token with its leading delimiter) with the token replaced when it is a password."""
     lead = m[0] if m and (m[0].isspace() or m[0] in "\"'«(:") else ""

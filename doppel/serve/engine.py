@@ -113,8 +113,7 @@ class Engine:
     def __init__(self, twin, cfg: ServeConfig, system: str, context_tokens: int | None):
         self.twin, self.cfg, self.system, self.context_tokens = twin, cfg, system, context_tokens
         # a model with sliding-window layers keeps a ring-buffer KV cache: one row at a time (as generate_batch)
-        window = twin.window_size()
-        self.max_batch = 1 if window else cfg.max_batch
+        self.max_batch = 1 if twin.window_size() else cfg.max_batch
         self._waiting: deque[Job] = deque()
         self._cond = threading.Condition()
         self._closed = False

@@ -18,7 +18,7 @@ from typing import BinaryIO
 import polars as pl
 
 from doppel.errors import InputError
-from doppel.telegram.desktop import BAD_ESCAPE, BOM, _repair, chat_from_obj
+from doppel.telegram.desktop import BOM, _repair, chat_from_obj
 from doppel.telegram.messages import Chat, Tally, frame_from_dicts, normalize_chat_id
 
 try:

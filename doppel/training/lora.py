@@ -10,6 +10,7 @@ import torch
 
 from doppel.config import LORA_TARGETS, TrainConfig
 from doppel.errors import InputError
+from doppel.model.checkpoint import read_weights
 
 
 def lora_kwargs(cfg: TrainConfig) -> dict[str, Any]:
@@ -62,9 +63,7 @@ def build_model(fabric, config, checkpoint: Path | None, cfg: TrainConfig, preci
 
 def load_base_weights(model, checkpoint: Path) -> None:
     """The base's lit_model.pth into `model` (LoRA weights untouched); an InputError when it does not fit."""
-    state = torch.load(checkpoint, mmap=True, weights_only=True, map_location="cpu")
-    state = state.get("model", state)
-    result = model.load_state_dict(state, strict=False)
+    result = model.load_state_dict(read_weights(checkpoint), strict=False)
     missing = [k for k in result.missing_keys if "lora_" not in k and k.endswith((".weight", ".bias"))]
     if missing:
         raise InputError(checkpoint, f"base weights do not match model_config.yaml: missing {missing[:4]}...")
