@@ -16,6 +16,25 @@ BUNDLED_SAMPLE = ROOT / "data" / "sample"
 BIN = Path(sys.executable).parent
 
 
+def pytest_make_parametrize_id(config, val, argname):
+    """ASCII test ids: pytest escapes other characters (\\xa0), and such an id given back as an argument is not
+    found by a second pytest run in the same process, which is how mutmut's fork server runs tests."""
+    if isinstance(val, str) and not val.isascii():
+        return "".join(c if c.isascii() and c.isprintable() else "_" for c in val)
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redaction_caches():
+    """Every test computes its redactions itself: an answer cached by an earlier test would hide a planted bug
+    from the later one (and from mutmut's record of which tests reach which function)."""
+    yield
+    for module, name in (("doppel.redact.candidate", "redact_candidate"), ("doppel.redact.secret", "redact_secret"),
+                         ("doppel.redact.validators", "phone_ok")):
+        if module in sys.modules:
+            getattr(sys.modules[module], name).cache_clear()
+
+
 def env() -> dict[str, str]:
     e = dict(os.environ, DVC_NO_ANALYTICS="1", PYTHONUNBUFFERED="1")
     e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
@@ -73,6 +92,62 @@ def make_dvc_repo(path: Path, params_overrides: dict | None = None) -> Path:
     run("git", "add", "-A", cwd=path)
     run("git", "commit", "-qm", "init", cwd=path)
     return path
+
+
+CANARY = "Zq7CANARYx9k2"
+SMALL = {
+    "base.tiny.pretrain_steps": 12,
+    "base.tiny.n_layer": 2,
+    "base.tiny.vocab_size": 1024,
+    "base.tiny.pretrain_batch": 4,
+    "train.max_steps": 8,
+    "train.eval_interval": 0,
+    "train.checkpoint_interval": 4,
+    "evaluate.generate_rows": 6,
+    "evaluate.samples": 3,
+}
+def plant_canaries(export_dir: Path) -> None:
+    """A unique string in every private place of a raw export: who you are, contacts, chat names, groups,
+    saved messages, and as a password in a personal chat (scrub must take it out)."""
+    path = export_dir / "result.json"
+    export = orjson.loads(path.read_bytes())
+    export["personal_information"]["phone_number"] = f"+7 900 {CANARY}"
+    export["personal_information"]["bio"] = CANARY
+    export.setdefault("contacts", {"about": "", "list": []})["list"].append({"first_name": CANARY, "phone_number": CANARY})
+    for chat in export["chats"]["list"]:
+        chat["name"] = f"{chat.get('name')} {CANARY}"
+        texts = [m for m in chat["messages"] if m.get("type") == "message" and isinstance(m.get("text"), str)]
+        if chat["type"] == "personal_chat":
+            for m in texts[5::50]:
+                m["text"] = m["text"] + f" my password is {CANARY}"
+                m["text_entities"] = [{"type": "plain", "text": m["text"]}]
+        else:
+            for m in texts[::20]:
+                m["text"] = f"{m['text']} {CANARY}"
+                m["text_entities"] = [{"type": "plain", "text": m["text"]}]
+    path.write_bytes(orjson.dumps(export))
+
+
+@pytest.fixture(scope="session")
+def reproduced_repo(tmp_path_factory) -> Path:
+    """One full `dvc repro` with SMALL params on a generated 6,000-message export with canaries planted,
+    committed. Built once per session; a module that changes it works on a copy (`copy_repo`)."""
+    from doppel import sample
+
+    path = make_dvc_repo(tmp_path_factory.mktemp("reproduced") / "repo", {**SMALL, "ingest.input": "data/raw"})
+    sample.write_sample(path / "data" / "raw" / "telegram", 6000, 11)
+    plant_canaries(path / "data" / "raw" / "telegram")
+    run(BIN / "dvc", "repro", cwd=path)
+    run("git", "add", "-A", cwd=path)
+    run("git", "commit", "-qm", "repro", cwd=path)
+    return path
+
+
+def copy_repo(src: Path, dest: Path) -> Path:
+    """A copy of a git+DVC repo, its cache included (DVC keeps nothing about it outside the folder that a copy
+    would share)."""
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
 
 
 def write_export(path: Path, obj, indent: int | None = 1) -> Path:

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from conftest import cfg
-from doppel.build import build, fit_line, instruction_rows, percentiles, split_by_time
+from doppel.build import build, check_val, fit_line, instruction_rows, percentiles, split_by_time, summary, warnings
 from doppel.errors import InputError
 from doppel.schemas import Turn
 from doppel.segment import segment, sessions
@@ -153,6 +153,10 @@ def test_a_context_turn_longer_than_the_budget_keeps_its_label_and_its_end():
     turns = turns_table([(1, 0, 0, False, "x" * 30 + "END", 0), (1, 0, 1, True, "ok", 1)])
     rows, _ = instruction_rows(turns, cfg("build", system_prompt="", context_tokens=4))
     assert rows["instruction"].to_list() == ["Them: " + "x" * 6 + "END"]  # 4 * 4 - 1 = 15 bytes: label + 9
+    later = turns_table([(1, 0, 0, False, "hi", 0), (1, 0, 1, True, "yo", 1), (1, 0, 2, False, "y" * 30 + "END", 2),
+                         (1, 0, 3, True, "ok", 3)])   # the long turn is the third row: it is cut, not its neighbours
+    rows, _ = instruction_rows(later, cfg("build", system_prompt="", context_tokens=4))
+    assert rows["instruction"].to_list() == ["Them: hi", "Them: " + "y" * 6 + "END"]
     assert fit_line("Them: abcdef", 9) == "Them: def"
     assert fit_line("Them: a: bcdef", 9) == "Them: def"  # the label ends at the first ": "
     assert fit_line("Them: abcdef", 7) == "Them: f"
@@ -221,12 +225,52 @@ def test_build_report_and_refusals():
     no_context = turns_table([(1, 0, 0, True, "a", 0), (1, 0, 1, False, "b", 1)])
     with pytest.raises(InputError) as err:
         build(no_context, cfg("build"))
-    assert str(err.value).startswith("turns: no training rows: no owner turn has context")
+    assert str(err.value) == (
+        "turns: no training rows: no owner turn has context (are there conversations with the owner replying to "
+        "someone? a group-only export needs its chat types in ingest.chat_types, e.g. private_group; see the "
+        "ingest summary)")
     leaky = turns_table([(1, 0, 0, False, "call me", 0), (1, 0, 1, True, "+7 912 345 67 89", 1),
                          (2, 0, 0, False, "hi", 0), (2, 0, 1, True, "hey", 1)])
     with pytest.raises(InputError) as err:
         build(leaky, cfg("build"))
     assert str(err.value) == "dataset: 1 row(s) fail the instruction schema: ['no_unredacted_pii']"
+
+
+def test_an_empty_val_split_is_refused_naming_rows_and_sessions():
+    one_session = turns_table([(1, 0, 0, False, "q", 0), (1, 0, 1, True, "a", 1), (1, 0, 2, False, "q2", 2),
+                               (1, 0, 3, True, "b", 3)])
+    with pytest.raises(InputError) as err:
+        build(one_session, cfg("build", system_prompt="", val_share=0.5))
+    assert str(err.value) == (
+        "turns: the val split is empty: 2 training row(s) in 1 session(s), and val takes whole sessions (the "
+        "latest), so it needs at least 2; export more history, or lower segment.session_gap_hours to cut it into "
+        "more sessions")
+    rows = pl.DataFrame({"chat_id": [1, 1, 2, 2], "session_id": [0, 0, 0, 1], "output": list("abcd")})
+    with pytest.raises(InputError, match=r"4 training row\(s\) in 3 session\(s\)"):
+        check_val(rows, rows.clear())
+    check_val(rows, rows.head(1))  # any val row: accepted
+
+
+def test_few_train_rows_warn_and_the_summary_shows_everything():
+    turns = turns_table(CONVERSATION)
+    train, val, report = build(turns, cfg("build", system_prompt="", val_share=0.3))
+    assert warnings(report, cfg("build", min_train_rows_warning=3)) == []      # 3 rows: not fewer than 3
+    assert warnings(report, cfg("build", min_train_rows_warning=4)) == [
+        "only 3 train rows (fewer than build.min_train_rows_warning: 4): the model will memorise them rather than "
+        "learn how you write; export more history (or more chat types in ingest.chat_types)"]
+    report["rows"]["train"] = 1234
+    assert "only 1,234 train rows (fewer than build.min_train_rows_warning: 5,000)" in \
+        warnings(report, cfg("build", min_train_rows_warning=5000))[0]
+    report["rows"]["train"] = 3
+    two_val_rows = turns_table(CONVERSATION + [(5, 1, 3, False, "and?", 2003), (5, 1, 4, True, "done", 2004)])
+    _, val, two = build(two_val_rows, cfg("build", system_prompt="", val_share=0.3))
+    assert two["rows"]["val"] == 2 and two["sessions"]["val"] == 1 and val["output"].to_list() == ["yes", "done"]
+    assert summary(report) == (
+        "build: 3 train rows / 1 val rows (2 / 1 sessions), owner share 56%\n"
+        "  tokens (approx) p50 8 p90 12 p99 12 max 12\n"
+        "  dropped: no_context 1, output_too_long 0, duplicate 0")
+    assert summary(report, cfg("build", min_train_rows_warning=4)) == summary(report) + (
+        "\n  warning: " + warnings(report, cfg("build", min_train_rows_warning=4))[0])
 
 
 def test_one_microsecond_over_the_gap_is_a_new_session():

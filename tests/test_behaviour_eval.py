@@ -50,6 +50,8 @@ def test_catchphrases_are_the_owners_most_over_represented_ngrams():
     assert catchphrases(owner, others, k=2, min_share=0.5) == ["ну такое"]  # "ну", "такое" are inside it
     assert catchphrases(["lol"] * 3 + ["хм"] * 3, ["ok"] * 3, k=2, min_share=0.5) == ["lol", "хм"]
     assert catchphrases(["lol"] * 3 + ["хм"] * 4, ["ok"] * 3, k=1, min_share=0.1) == ["хм"]
+    # by score, not by count: "хм" (log 32/9 = 1.27) before "lol" (log 20/9 = 0.80), though "lol" is more frequent
+    assert catchphrases(["lol"] * 4 + ["хм"] * 3, ["lol"] + ["ok"] * 5, k=2, min_share=0.1) == ["хм", "lol"]
     assert catchphrases(["lol"] * 3 + ["хм"] * 3, ["ok"] * 3, k=2, min_share=0.9) == []  # needs 6 lines
     assert catchphrases(["lol"] * 3, ["lol"] * 3, k=2, min_share=0.1) == []               # not over-represented
     assert catchphrases(owner, [], k=2, min_share=0.5) == catchphrases(owner, others, 0, 0.5) == []

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from conftest import cfg
-from doppel.redact.scrub import scrub_frame, scrub_texts
+from doppel.redact.scrub import scrub_frame, scrub_texts, summary
 from doppel.schemas import InstructionRow
 
 NB = "\u00a0"
@@ -33,7 +33,7 @@ CLEAN = [
 ]
 
 
-@pytest.mark.parametrize(("line", "expected"), REDACTED, ids=[e[0] for e in REDACTED])
+@pytest.mark.parametrize(("line", "expected"), REDACTED)
 def test_private_numbers_are_redacted_whatever_the_separator(line, expected):
     out, counts = scrub_texts(pl.Series([line]))
     assert out.to_list() == [expected]
@@ -59,6 +59,49 @@ def test_counts_and_the_frame_report_add_up():
     assert {k: v for k, v in report["replaced"].items() if v} == {"PHONE": 1, "CARD": 1, "EMAIL": 1}
     with pytest.raises(ValueError, match="missing columns: drop_reason"):
         scrub_frame(frame.drop("drop_reason"), cfg("scrub"))
+    with pytest.raises(ValueError, match="missing columns: text, drop_reason$"):
+        scrub_frame(frame.drop("drop_reason", "text"), cfg("scrub"))
+    assert summary(report) == "scrub: 4 rows in, 1 dropped upstream, 3 out, 2 changed (PHONE 1, EMAIL 1, CARD 1)"
+    assert summary(dict(report, replaced={"PHONE": 0})) == (
+        "scrub: 4 rows in, 1 dropped upstream, 3 out, 2 changed (nothing)")
+
+
+def test_the_frame_counts_a_null_text_as_unchanged_and_follows_scrub_names():
+    frame = pl.DataFrame({"chat_id": [1, 1, 1], "message_id": [1, 2, 3], "text": [None, "ask James", "ok"],
+                          "drop_reason": [None, None, None]}, schema_overrides={"drop_reason": pl.String})
+    out, report = scrub_frame(frame, cfg("scrub", names=False))
+    assert out["text"].to_list() == [None, "ask James", "ok"] and report["messages_changed"] == 0
+    out, report = scrub_frame(frame, cfg("scrub", names=True))
+    assert out["text"].to_list() == [None, "ask <NAME>", "ok"] and report["messages_changed"] == 1
+    assert report["replaced"]["NAME"] == 1
+
+
+HINT = pl.List(pl.Struct({"type": pl.String, "text": pl.String}))
+
+
+@pytest.mark.parametrize(("text", "hints", "expected"), [
+    ("a 12-34 b", [("phone", "12-34")], "a <PHONE> b"),                  # one hint, 5 characters: used
+    ("a 1234 b", [("phone", "1234")], "a 1234 b"),                       # 4 characters: too short to trust
+    ("a 12-34, b", [("phone", " 12-34 ")], "a <PHONE>, b"),              # the hint's own spaces are trimmed
+    ("to @ivan_petrov", [("mention", "@ivan_petrov")], "to @ivan_petrov"),  # not a private entity type
+    # overlapping hints: the longest one at the leftmost position wins, whatever order they came in
+    ("x 12-34-56-78-90 y", [("phone", "34-56"), ("bank_card", "12-34-56-78-90")], "x <CARD> y"),
+    ("x 12-34-56-78-90 y", [("bank_card", "12-34-56-78-90"), ("phone", "34-56")], "x <CARD> y"),
+    ("x 12-34-56-78-90 y", [("phone", "12-34-56"), ("bank_card", "12-34-56-78-90")], "x <CARD> y"),  # same start
+    ("x 12-34-56 y", [("phone", "12-34-56"), ("bank_card", "12-34-56")], "x <PHONE> y"),  # twice: the first
+    ("x 12-34-56 y", [("bank_card", "12-34-56"), ("phone", "12-34-56")], "x <CARD> y"),
+])
+def test_export_entity_hints(text, hints, expected):
+    hint_rows = pl.Series([[{"type": t, "text": h} for t, h in hints]], dtype=HINT)
+    out, counts = scrub_texts(pl.Series([text]), hint_rows)
+    assert out.to_list() == [expected]
+    assert sum(counts.values()) == expected.count("<")
+
+
+def test_the_safety_net_and_internal_marks():
+    out, counts = scrub_texts(pl.Series(["id4111 1111 1111 1111", "a\ufdd0b +7 912 345 67 89\ufdd1"]))
+    assert out.to_list() == ["id<CARD>", "ab <PHONE>"]  # no word boundary: only the net sees the card
+    assert counts["CARD"] == 1 and counts["PHONE"] == 1
 
 
 def test_a_placeholder_typed_by_a_person_is_not_counted():

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import BIN, env, make_dvc_repo, run
-from tests.test_pipeline import SMALL
+from tests.conftest import BIN, copy_repo, env, run
 
 COLUMNS = 120   # a normal terminal
 
@@ -45,13 +44,10 @@ def revs_with_data(plot: list[dict]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    """One `dvc repro` with small params, committed; then one experiment (train.lora_r=4) in the workspace."""
-    path = make_dvc_repo(tmp_path_factory.mktemp("experience") / "repo", SMALL)
-    dvc("repro", cwd=path)
-    assert run("git", "status", "--porcelain", "--untracked-files=all", cwd=path).stdout != ""  # the new outputs
-    run("git", "add", "-A", cwd=path)
-    run("git", "commit", "-qm", "repro", cwd=path)
+def repo(reproduced_repo, tmp_path_factory) -> Path:
+    """A copy of the session's reproduced repo (one `dvc repro` with small params, committed), then one
+    experiment (train.lora_r=4) in the workspace."""
+    path = copy_repo(reproduced_repo, tmp_path_factory.mktemp("experience") / "repo")
     dvc("exp", "run", "-n", "rank4", "-S", "train.lora_r=4", cwd=path)
     return path
 

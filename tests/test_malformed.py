@@ -2,7 +2,6 @@
 and exit code 2. Never a traceback, never a silent loss."""
 from __future__ import annotations
 
-import copy
 import io
 import json
 import zipfile

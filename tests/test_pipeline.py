@@ -7,24 +7,10 @@ import shutil
 import socket
 from pathlib import Path
 
-import orjson
 import pytest
 
-from doppel import sample
-from tests.conftest import BIN, doppel, make_dvc_repo, run
+from tests.conftest import BIN, CANARY, copy_repo, doppel, run
 
-CANARY = "Zq7CANARYx9k2"
-SMALL = {
-    "base.tiny.pretrain_steps": 12,
-    "base.tiny.n_layer": 2,
-    "base.tiny.vocab_size": 1024,
-    "base.tiny.pretrain_batch": 4,
-    "train.max_steps": 8,
-    "train.eval_interval": 0,
-    "train.checkpoint_interval": 4,
-    "evaluate.generate_rows": 6,
-    "evaluate.samples": 3,
-}
 DATA_OUTS = ["data/interim/messages.parquet", "data/interim/messages_clean.parquet", "data/interim/turns.parquet"]
 
 
@@ -32,42 +18,14 @@ def dvc(*args, cwd, check=True):
     return run(BIN / "dvc", *args, cwd=cwd, check=check)
 
 
-def plant_canaries(export_dir: Path) -> None:
-    """A unique string in every private place of a raw export: who you are, contacts, chat names, groups,
-    saved messages, and as a password in a personal chat (scrub must take it out)."""
-    path = export_dir / "result.json"
-    export = orjson.loads(path.read_bytes())
-    export["personal_information"]["phone_number"] = f"+7 900 {CANARY}"
-    export["personal_information"]["bio"] = CANARY
-    export.setdefault("contacts", {"about": "", "list": []})["list"].append({"first_name": CANARY, "phone_number": CANARY})
-    for chat in export["chats"]["list"]:
-        chat["name"] = f"{chat.get('name')} {CANARY}"
-        texts = [m for m in chat["messages"] if m.get("type") == "message" and isinstance(m.get("text"), str)]
-        if chat["type"] == "personal_chat":
-            for m in texts[5::50]:
-                m["text"] = m["text"] + f" my password is {CANARY}"
-                m["text_entities"] = [{"type": "plain", "text": m["text"]}]
-        else:
-            for m in texts[::20]:
-                m["text"] = f"{m['text']} {CANARY}"
-                m["text_entities"] = [{"type": "plain", "text": m["text"]}]
-    path.write_bytes(orjson.dumps(export))
-
-
 def files_containing(root: Path, needle: bytes) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    """One full `dvc repro` with small params, on a raw export with canaries planted."""
-    path = make_dvc_repo(tmp_path_factory.mktemp("pipeline") / "repo", {**SMALL, "ingest.input": "data/raw"})
-    sample.write_sample(path / "data" / "raw" / "telegram", 6000, 11)
-    plant_canaries(path / "data" / "raw" / "telegram")
-    dvc("repro", cwd=path)
-    run("git", "add", "-A", cwd=path)
-    run("git", "commit", "-qm", "repro", cwd=path)
-    return path
+def repo(reproduced_repo, tmp_path_factory) -> Path:
+    """A copy of the session's reproduced repo (conftest.reproduced_repo): these tests change it."""
+    return copy_repo(reproduced_repo, tmp_path_factory.mktemp("pipeline") / "repo")
 
 
 @pytest.mark.slow
@@ -90,15 +48,6 @@ def test_repro_force_gives_identical_lock(repo):
     lock = (repo / "dvc.lock").read_text()
     dvc("repro", "-f", cwd=repo)
     assert (repo / "dvc.lock").read_text() == lock
-
-
-@pytest.mark.slow
-def test_experiment_changes_metrics(repo):
-    dvc("exp", "run", "-S", "train.lora_r=4", cwd=repo)
-    diff = dvc("metrics", "diff", "--json", cwd=repo).stdout
-    assert "dvclive/metrics.json" in diff or "metrics/eval.json" in diff
-    run("git", "checkout", "--", ".", cwd=repo)
-    dvc("checkout", cwd=repo)
 
 
 @pytest.mark.slow

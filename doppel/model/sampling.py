@@ -7,6 +7,8 @@ import torch
 
 from doppel.prompt import STOP_STRINGS
 
+NEG_INF = float("-inf")
+
 
 def _stop_hold(text: str) -> int:
     """How many trailing chars of `text` could be the start of a stop string (held back until known)."""
@@ -34,7 +36,7 @@ class TextCut:
         self.stopped = False
 
     def _visible(self, final: bool) -> str:
-        text = self.tokenizer.decode(torch.tensor(self.ids, dtype=torch.long)) if self.ids else ""
+        text = self.tokenizer.decode(torch.tensor(self.ids)) if self.ids else ""
         cut = min((i for i in (text.find(s) for s in STOP_STRINGS) if i >= 0), default=-1)
         if cut >= 0:
             self.stopped = True
@@ -72,16 +74,16 @@ def sample_next(
     """
     logits = logits.float()
     if temperature <= 0 or top_p <= 0:
-        return logits.argmax(dim=-1)
+        return logits.argmax(dim=1)
     logits = logits / temperature
-    if top_k is not None and 0 < top_k < logits.size(-1):
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_k is not None and 0 < top_k < logits.size(1):
+        kth = torch.topk(logits, top_k, dim=1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, NEG_INF)
     if top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-        probs = sorted_logits.softmax(dim=-1)
-        drop = probs.cumsum(dim=-1) - probs >= top_p  # keep the smallest set reaching top_p (always >= 1)
-        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
-        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-    probs = logits.softmax(dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        sorted_logits, order = torch.sort(logits, dim=1, descending=True)
+        probs = sorted_logits.softmax(dim=1)
+        drop = probs.cumsum(dim=1) - probs >= top_p  # keep the smallest set reaching top_p (always >= 1)
+        sorted_logits = sorted_logits.masked_fill(drop, NEG_INF)
+        logits = torch.full_like(logits, NEG_INF).scatter(1, order, sorted_logits)
+    probs = logits.softmax(dim=1)
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]

@@ -84,6 +84,7 @@ SECRET_RE = (  # a seed keyword and 6+ words first, then a keyword and one value
     rf"(?:{B}(?i:{SEED_KW_EN})|(?:^|[^A-Za-z{CYR}])(?i:{SEED_KW_RU}))[^A-Za-z\n<]{{0,25}}{SEED_SHORT}{B}|"
     rf"{SECRET_KW}(?:[ \t]+[^\s:=<]{{1,24}}){{0,3}}"
     r"(?:[ \t]*[:=][ \t]*|[ \t]+(?i:is|was|это|будет)[ \t]+|[ \t]*[\-\u2013\u2014][ \t]*|[ \t]+)"
+    r"(?:(?i:это)[ \t]+)?"  # "пароль: это Qwerty1"
     rf"(?:{SEED_RUN}{B}|{SEED_SHORT}{B}|[^\s<]{{3,}})"
 )
 # Pass B: numbers (with an optional keyword in front), IBANs, base58 addresses, seed phrases.

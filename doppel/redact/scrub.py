@@ -47,8 +47,8 @@ def _apply_hints(s: pl.Series, hints: pl.Series) -> pl.Series:
         .with_columns(pl.col("type").replace_strict(HINT_TYPES, default=None), pl.col("text").str.strip_chars())
         .drop_nulls()
         .filter(pl.col("text").str.len_chars() >= 5)
-        .unique("text")
-        .sort(pl.col("text").str.len_chars(), "text", descending=[True, False])
+        .unique("text", keep="first", maintain_order=True)  # a span hinted twice: its first hint's type
+        .sort(pl.col("text").str.len_chars(), descending=True, maintain_order=True)  # the longest span first
     )
     if flat.height == 0:
         return s

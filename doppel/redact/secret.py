@@ -34,6 +34,7 @@ STRONG_KW = ("парол", "пин", "pin", "password", "passwd", "passcode", "p
 TOKEN_PY = re.compile(r"[^\s<]+")
 SEED_KW = ("seed", "mnemonic", "recovery", "secret phrase", "secret recovery", "backup", "сид", "мнемоник", "фраз", "слова сида")
 VALUE_TRAIL = ".,;)\"'»"
+KW_LEAD = " \t,.;:!?(«\"'-"  # what may stand before a keyword in a candidate
 
 
 def looks_like_secret(value: str, explicit: bool) -> bool:
@@ -48,13 +49,13 @@ def looks_like_secret(value: str, explicit: bool) -> bool:
     return explicit or any(c.isdigit() or c in SYMBOLS for c in value)
 
 
-@lru_cache(maxsize=1 << 16)
-def redact_secret(m: str) -> str:
+def _redact_secret(m: str) -> str:
     """Pass A: "<keyword> [up to 3 words] <separator> <value>" -> the value becomes <SECRET> (or a seed phrase)."""
     km = SECRET_PY.match(m)
     if not km:
         return m
-    if km.group(0).lower().lstrip(" \t,.;:!?(«\"'-").startswith(SEED_KW):  # a seed keyword: 6+ BIP39 words
+    keyword = km.group(0).lower().lstrip(KW_LEAD)
+    if keyword.startswith(SEED_KW):  # a seed keyword: 6+ BIP39 words
         return m[:km.end()] + redact_seed(m[km.end():], 6)
     sm = SECRET_SEP_PY.search(m, km.end())
     if sm and len(m[km.end():sm.start()].split()) <= 3:
@@ -65,24 +66,22 @@ def redact_secret(m: str) -> str:
         tm = TOKEN_PY.match(tail)
         if tm:
             v = tm.group(0).rstrip(VALUE_TRAIL)
-            strong = km.group(0).lower().lstrip(" \t,.;:!?(«\"'-").startswith(STRONG_KW)
-            if looks_like_secret(v, strong and sm.group(0).strip()[:1] == ":"):
+            if looks_like_secret(v, keyword.startswith(STRONG_KW) and sm.group(0).strip()[:1] == ":"):
                 return m[:sm.end()] + PH["SECRET"] + tail[len(v):]
         if sm.start() == km.end():  # "password=None": the separator right after the keyword, a poor value
             return m
     # No (usable) separator: the token right after the keyword ("pin 1234"), or after a short "of what"
     # ("пароль от почты abc123", "password for wifi Xy7#kq!2"), if it has a digit or a symbol.
-    tokens = TOKEN_PY.findall(m, km.end())[:4]
-    if tokens and tokens[0].lower() in SECRET_OF:
-        tokens = tokens[1:]
-        candidates = tokens[:3]
-    else:
-        candidates = tokens[:1]
+    tokens = list(TOKEN_PY.finditer(m, km.end()))[:4]
+    candidates = tokens[1:] if tokens and tokens[0].group(0).lower() in SECRET_OF else tokens[:1]
     for tok in candidates:
-        v = tok.rstrip(VALUE_TRAIL)
+        v = tok.group(0).rstrip(VALUE_TRAIL)
         if looks_like_secret(v, False):
-            start = m.index(tok, km.end())
-            return m[:start] + PH["SECRET"] + m[start + len(v):]
-        if v != tok:  # punctuation ends the phrase
+            return m[:tok.start()] + PH["SECRET"] + m[tok.start() + len(v):]
+        if v != tok.group(0):  # punctuation ends the phrase
             break
     return m
+
+
+# cached apart from its definition: a decorated function is not mutated by `make mutate`
+redact_secret = lru_cache(maxsize=1 << 16)(_redact_secret)

@@ -3,10 +3,9 @@ and other countries' after a keyword), passports with no keyword, Solana / XRP a
 keyword, local 7-digit phones. Each takes a candidate the regexes of `patterns` picked and says what it is."""
 from __future__ import annotations
 
-import hashlib
 import re
 
-from doppel.redact.validators import B58
+from doppel.redact.validators import b58decode, checksum_ok
 
 # Russian account: 5 digits of the balance account, 3 of the currency (ОКВ), 1 check digit, 11 more.
 CURRENCIES = frozenset("810 643 840 978 156 826 756 398 933 980 392 949".split())
@@ -33,22 +32,10 @@ def redact_ru_account(m: str, keyword: bool) -> str | None:
 RIPPLE = "rpshnaf39wBUDNEGHJKLM4PQRST7VWXYZ2bcdeCg65jkm8oFqi1tuvAxyz"
 
 
-def _b58decode(s: str, alphabet: str) -> bytes | None:
-    n = 0
-    for c in s:
-        i = alphabet.find(c)
-        if i < 0:
-            return None
-        n = n * 58 + i
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return b"\0" * (len(s) - len(s.lstrip(alphabet[0]))) + raw
-
-
 def xrp_ok(s: str) -> bool:
     if not (s.startswith("r") and 25 <= len(s) <= 35):
         return False
-    raw = _b58decode(s, RIPPLE)
-    return raw is not None and len(raw) == 25 and hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
+    return checksum_ok(b58decode(s, RIPPLE))
 
 
 def solana_ok(s: str) -> bool:
@@ -56,7 +43,7 @@ def solana_ok(s: str) -> bool:
     if not 32 <= len(s) <= 44 or not (any(c.isdigit() for c in s) and any(c.isupper() for c in s)
                                       and any(c.islower() for c in s)):
         return False
-    raw = _b58decode(s, B58)
+    raw = b58decode(s)
     return raw is not None and len(raw) == 32
 
 

@@ -83,17 +83,17 @@ def collate(examples: list[Example], seqs: list[list[int]], pad_id: int = 0, pac
 
     T = max(sum(examples[i].n_inputs for i in s) for s in seqs)
     B = len(seqs)
-    idx = torch.full((B, T), pad_id, dtype=torch.long)
-    tgt = torch.full((B, T), IGNORE, dtype=torch.long)
+    idx = torch.full((B, T), pad_id)
+    tgt = torch.full((B, T), IGNORE)
     pos = torch.zeros((B, T), dtype=torch.long)
-    doc = torch.full((B, T), -1, dtype=torch.long)
+    doc = torch.full((B, T), -1)
     lengths: list[int] = []
     for b, s in enumerate(seqs):
         at = 0
         for d, i in enumerate(s):
             ex = examples[i]
             n = ex.n_inputs
-            ids = torch.tensor(ex.ids, dtype=torch.long)
+            ids = torch.tensor(ex.ids)
             idx[b, at:at + n] = ids[:-1]
             y = ids[1:].clone()
             y[: max(0, ex.n_prompt - 1)] = IGNORE  # targets j predict token j+1: the reply starts at n_prompt
