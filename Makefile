@@ -53,6 +53,8 @@ MUTATE_MODULES ?= segment build training.data training.schedule evaluation.style
 MUTATE_TIMEOUT ?= 3600
 MUTATE_JOBS ?= 2
 mutate: setup
+	@for m in $(MUTATE_MODULES); do [ -f doppel/$$(echo $$m | tr . /).py ] || \
+	  { echo "MUTATE_MODULES: no module doppel.$$m (doppel/$$(echo $$m | tr . /).py)"; exit 2; }; done
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,mutate]'
 	@mkdir -p mutants; OMP_NUM_THREADS=1 timeout $(MUTATE_TIMEOUT) $(BIN)/mutmut run --max-children $(MUTATE_JOBS) \
 	  $(foreach m,$(MUTATE_MODULES),"doppel.$(m).*") > mutants/run.log 2>&1 || echo "mutmut stopped: see mutants/run.log"
