@@ -294,8 +294,10 @@ def test_looks_like_secret(value, explicit, ok):
     ("#9123456789", "#9123456789"), ("№ 9123456789", "№ 9123456789"),   # after № or #: an id, not a phone
     ("тел 8 123 456 78 90", "тел <PHONE>"),         # after "тел" a possible number is enough
     ("8 123 456 78 90", "8 123 456 78 90"),           # ... without it, it must be a valid one
-    ("карта 45 10 № 123456", "карта 45 10 № 123456"),
+    ("карта 45 10 № 123456", "карта <PASSPORT>"),   # not a card; the shape of a passport, whatever the keyword
     ("паспорт ЛО 45 10 № 123456", "паспорт ЛО <PASSPORT>"),
+    ("паспорт 45 10 № 123456 и 45 11 № 654321", "паспорт <PASSPORT> и <PASSPORT>"),  # the second, no keyword
+    ("45 11 № 654321", "<PASSPORT>"), ("12 34 № 1234567", "12 34 № 1234567"),   # a series, №, 6 digits
 ])
 def test_candidate_pass(line, expected):
     from doppel.redact.scrub import scrub_texts

@@ -6,7 +6,9 @@ import re
 from functools import lru_cache
 
 from doppel.redact.bip39 import WORDS as BIP39_WORDS
-from doppel.redact.patterns import LOCAL7, PASSPORT_AFTER, PASSPORT_ALNUM, PASSWORD_BARE, PH, SEED_RUN, SOLANA_RE
+from doppel.redact.patterns import (
+    LOCAL7, PASSPORT_AFTER, PASSPORT_ALNUM, PASSPORT_NO, PASSWORD_BARE, PH, SEED_RUN, SOLANA_RE,
+)
 from doppel.redact.shapes import redact_bare_password, redact_ru_account, solana_ok, xrp_ok
 from doppel.redact.validators import classify_number, crypto_base58_ok, iban_ok
 
@@ -123,9 +125,9 @@ BASE58_PY = re.compile(r"[13LMDT][1-9A-HJ-NP-Za-km-z]{25,34}")
 
 
 # the same regexes for Python's re: its ASCII \b for the Rust syntax (?-u:\b)
-SOLANA_PY, LOCAL7_PY, PASSPORT_AFTER_PY, PASSPORT_ALNUM_PY, PASSWORD_BARE_PY = (
+SOLANA_PY, LOCAL7_PY, PASSPORT_AFTER_PY, PASSPORT_ALNUM_PY, PASSPORT_NO_PY, PASSWORD_BARE_PY = (
     re.compile(p.replace("(?-u:\\b)", r"\b"), re.ASCII)
-    for p in (SOLANA_RE, LOCAL7, PASSPORT_AFTER, PASSPORT_ALNUM, PASSWORD_BARE)
+    for p in (SOLANA_RE, LOCAL7, PASSPORT_AFTER, PASSPORT_ALNUM, PASSPORT_NO, PASSWORD_BARE)
 )
 NUM_PY = re.compile(r"[0-9]{2} ?[0-9]{2} ?(?:№ ?)?[0-9]{6}")
 ALNUM_TAIL_PY = re.compile(r"[A-Z0-9]{6,12}$")
@@ -144,6 +146,8 @@ def _shapes(m: str) -> str | None:
         return PH["CRYPTO_ADDRESS"] if xrp_ok(m) or solana_ok(m) else m
     if LOCAL7_PY.fullmatch(m):
         return PH["PHONE"]
+    if PASSPORT_NO_PY.fullmatch(m):
+        return PH["PASSPORT"]
     if PASSWORD_BARE_PY.fullmatch(m):
         return redact_bare_password(m)
     return None

@@ -109,6 +109,7 @@ PASSPORT_AFTER = (  # 4510123456 выдан ...: the words after the number say 
 PASSPORT_ALNUM = (  # passport + a letters-and-digits number ("passport number C01X00T47")
     rf"{B}(?i:passport|паспорт)[ \t]*(?i:number|no\.?|номер|№|#)?[ \t:]*[A-Z0-9]{{6,12}}{B}"
 )
+PASSPORT_NO = rf"{B}[0-9]{{2}} ?[0-9]{{2}}[ \t]*№[ \t]*[0-9]{{6}}{B}"  # 45 11 № 654321: a series, №, a number
 PASSWORD_BARE = (  # a password-shaped token with no keyword: a digit and a symbol in it (letters: checked)
     r"(?:^|[\s\"'«(:])[A-Za-z0-9_.!#$%^&*?~@\-]*(?:[0-9][A-Za-z0-9_.!#$%^&*?~@\-]*[!#$%^&*?~@]"
     r"|[!#$%^&*?~@][A-Za-z0-9_.!#$%^&*?~@\-]*[0-9])[A-Za-z0-9_.!#$%^&*?~@\-]*"
@@ -122,7 +123,7 @@ PASSPORT_RU = (  # "серия 45 10 номер 123456": a word between the seri
 IBAN_RE = rf"{B}[A-Z]{{2}}[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?{B}"
 BASE58_RE = rf"{B}[13LMDT][1-9A-HJ-NP-Za-km-z]{{25,34}}{B}"
 CANDIDATE_RE = "|".join([
-    PASSPORT_RU, PASSPORT_AFTER, PASSPORT_ALNUM, f"{NUM_KW}{NUMBER_AFTER_KW}", IBAN_RE, BASE58_RE, SOLANA_RE,
+    PASSPORT_RU, PASSPORT_AFTER, PASSPORT_ALNUM, f"{NUM_KW}{NUMBER_AFTER_KW}", PASSPORT_NO, IBAN_RE, BASE58_RE, SOLANA_RE,
     f"{B}{SEED_RUN}{B}", NUMBER, LOCAL7, PASSWORD_BARE,
 ])
 
@@ -130,7 +131,7 @@ CANDIDATE_RE = "|".join([
 # everything overflows the lazy DFA's cache and runs several times slower than these scans together).
 TRIGGERS = (
     "|".join([EMAIL_RE, CRYPTO_RE, BASE58_RE, IBAN_RE, SECRET_TOKEN_RE, NUMBER, PII_PATTERN, f"{B}{SEED_RUN}{B}"]),
-    "|".join([LOCAL7, SOLANA_RE, PASSWORD_BARE]),
+    "|".join([LOCAL7, SOLANA_RE, PASSWORD_BARE, PASSPORT_NO]),
     "|".join([
         SECRET_KW,
         rf"(?:(?:^|[^A-Za-z{CYR}])(?i:инн|снилс|паспорт|пасп|серия|серии|карт|тел|моб|ватсап|вотсап|вайбер|р/с|р\\с"
