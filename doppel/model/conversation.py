@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from doppel.prompt import render_context
+from doppel.prompt import render_context, render_line
 
 
 class Conversation:
@@ -31,11 +31,23 @@ class Conversation:
         _, keep = self.twin.budget(new)
         if self.context_tokens:
             keep = min(keep, int(self.context_tokens))
+        self._drop_what_cannot_fit(keep)
         while True:
             prompt = self.twin.prompt_for(render_context(self.turns, self.system))
             if len(self.turns) <= 1 or self.twin.count_tokens(prompt) <= keep:
                 return prompt  # a single over-long message is cut from the left by the twin itself
             self.turns.pop(0)
+
+    def _drop_what_cannot_fit(self, keep: int) -> None:
+        """Drop at once the oldest turns that cannot fit `keep` tokens (the last one always stays), sparing the
+        loop in `prompt` a re-tokenization of a long history per dropped turn. A line counts its tokens alone
+        less 2 (BOS, a merge at an edge): a lower bound of what it adds, so the prompt is the same as without."""
+        total = 0
+        for start in range(len(self.turns) - 1, -1, -1):
+            total += max(0, self.twin.count_tokens(render_line(*self.turns[start])) - 2)
+            if total > keep:
+                del self.turns[:min(start + 1, len(self.turns) - 1)]
+                return
 
     def say(self, text: str, write: Callable[[str], object] = lambda s: None) -> str:
         """Add the other person's message, stream the twin's reply through `write`, return it."""

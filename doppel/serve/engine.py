@@ -25,7 +25,6 @@ from typing import Callable
 from doppel.model.conversation import Conversation
 from doppel.config import ServeConfig
 from doppel.model.sampling import TextCut
-from doppel.prompt import render_line
 from doppel.serve.protocol import APIError, ChatRequest
 
 Emit = Callable[[tuple], None]
@@ -133,7 +132,7 @@ class Engine:
                                 f"{self.cfg.max_tokens_cap} completion tokens.", param=req.new_tokens_param())
         system, turns = self.conversation(req)
         new, keep = self.twin.budget(new)
-        prompt = self._prompt(system, turns, new, keep)
+        prompt = self._prompt(system, turns, new)
         return Job(ids=self.twin.encode_prompt(prompt, keep), max_new=new,
                    temperature=self.cfg.temperature if req.temperature is None else float(req.temperature),
                    top_k=self.cfg.top_k or None, top_p=self.cfg.top_p if req.top_p is None else float(req.top_p),
@@ -146,22 +145,10 @@ class Engine:
         turns = [(m.role == "assistant", m.text) for m in req.messages if m.role in ("user", "assistant")]
         return ("\n".join(system) if system else self.system), turns
 
-    def _prompt(self, system: str, turns: list[tuple[bool, str]], new: int, keep: int) -> str:
+    def _prompt(self, system: str, turns: list[tuple[bool, str]], new: int) -> str:
         conv = Conversation(self.twin, system, {"max_new_tokens": new}, self.context_tokens)
-        conv.turns = self._recent(turns, min(keep, self.context_tokens or keep))
+        conv.turns = list(turns)
         return conv.prompt()
-
-    def _recent(self, turns: list[tuple[bool, str]], keep: int) -> list[tuple[bool, str]]:
-        """The newest turns that may still fit `keep` tokens (at least the last one). Older ones would be
-        dropped by `Conversation.prompt` anyway; cutting them here first spares it re-tokenizing a long history
-        once per dropped turn. A line counts its tokens alone less 2 (BOS, a merge at an edge): a lower bound
-        of what it adds to the prompt, so the result is the same as without this cut."""
-        total = 0
-        for start in range(len(turns) - 1, -1, -1):
-            total += max(0, self.twin.count_tokens(render_line(*turns[start])) - 2)
-            if total > keep:
-                return turns[min(start + 1, len(turns) - 1):]
-        return turns
 
     # --------------------------------------------------------------------------------------- the queue
 
