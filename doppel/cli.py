@@ -11,7 +11,7 @@ import importlib
 import sys
 from typing import Callable
 
-from doppel.stage import guarded, run_stage_script, stage_script
+from doppel.shell import guarded, run_stage_script, stage_script
 
 STAGES = {
     "ingest": "Telegram exports -> message table (parquet) + accounting report",
@@ -23,13 +23,13 @@ STAGES = {
     "evaluate": "base vs tuned: loss, style, authorship",
 }
 COMMANDS = {
-    "sample": ("doppel.sample", "write a synthetic full-account Telegram Desktop export"),
+    "sample": ("doppel.sample.command", "write a synthetic full-account Telegram Desktop export"),
     "fetch": ("doppel.telegram.fetch.command", "download private chats with Telethon into data/raw/telethon (resumable)"),
-    "chat": ("doppel.chat", "talk to the twin in the terminal"),
+    "chat": ("doppel.chat.command", "talk to the twin in the terminal"),
     "export": ("doppel.export.command", "the twin for other runtimes: --to litgpt | hf | peft"),
     "serve": ("doppel.serve.command", "OpenAI-compatible API for the twin on 127.0.0.1"),
     "bot": ("doppel.bot.command", "the twin in your Telegram: reply drafts you approve (or auto in allowed chats)"),
-    "bench": ("doppel.bench", "benchmarks: `bench prep` (data stages), `bench train` (training), `bench serve` (API)"),
+    "bench": ("doppel.bench.command", "benchmarks: `bench prep` (data stages), `bench train` (training), `bench serve` (API)"),
 }
 SCRUB_FILTER = "doppel.redact.filter"
 

@@ -6,8 +6,8 @@ a litgpt checkpoint path is validated and pointed to (models/base/base.json), ne
 import sys
 
 from doppel import config, io
-from doppel.stage import script_main, stage_parser
-from doppel.model.base import prepare, summary
+from doppel.shell import script_main, stage_parser
+from doppel.base.prepare import prepare, summary
 
 
 def main(argv: list[str] | None = None) -> int:

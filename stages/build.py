@@ -8,7 +8,7 @@ import sys
 
 from doppel import config, io
 from doppel.build import ROW_KEYS, build, summary
-from doppel.stage import script_main, stage_parser
+from doppel.shell import script_main, stage_parser
 from doppel.schemas import Turn
 
 

@@ -10,41 +10,34 @@ import time
 from pathlib import Path
 
 from doppel import config, io
-from doppel.stage import script_main, stage_parser
+from doppel.shell import add_twin_flags, script_main, stage_parser, twin_flags
 from doppel.errors import InputError
 from doppel.evaluation.plots import write_style_plots
 from doppel.evaluation.report import headline, summary, write_samples
 from doppel.evaluation.run import evaluate
-from doppel.model.checkpoint import HINT, resolve_checkpoint, validate_adapter, validate_checkpoint
+from doppel.model.checkpoint import find_base, validate_adapter
 
 
 def parse_args(argv: list[str] | None):
     ap = stage_parser("evaluate", __doc__, input=("data/processed", "dataset folder with train.json and val.json"),
                       output=("metrics/eval.json", "headline metrics, the ones DVC compares"),
                       report="reports/evaluation.json")
-    ap.add_argument("--base", type=Path,
-                    help="base checkpoint dir (default: the base stage's, from base.checkpoint_dir)")
-    ap.add_argument("--adapter", help="LoRA adapter dir (default: evaluate.adapter)")
+    add_twin_flags(ap, "evaluate", no_adapter=False)
     ap.add_argument("--samples", type=Path, default=Path("reports/samples.md"),
                     help="sample exchanges, markdown (default: reports/samples.md)")
     ap.add_argument("--plots", type=Path, default=Path("plots/style"),
                     help="style plots' data: lengths.json, features.json, catchphrases.json (default: plots/style)")
     ap.add_argument("--generate-rows", type=int,
                     help="val rows to generate replies for (default: evaluate.generate_rows)")
-    ap.add_argument("--device", help="auto, cpu, cuda, cuda:1 ... (default: evaluate.device)")
-    ap.add_argument("--precision", help="32-true, bf16-true, 16-true (default: evaluate.precision; null: bf16 on GPU, "
-                                        "32-true on CPU)")
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    flags = {"adapter": args.adapter, "generate_rows": args.generate_rows, "device": args.device,
-             "precision": args.precision}
-    cfg = config.load("evaluate", args.params, overrides={k: v for k, v in flags.items() if v is not None})
-    base = args.base or resolve_checkpoint(config.load("base", args.params))
+    flags = {"generate_rows": args.generate_rows} if args.generate_rows is not None else {}
+    cfg = config.load("evaluate", args.params, overrides={**flags, **twin_flags(args)})
     started = time.perf_counter()
-    base = validate_checkpoint(base.expanduser().resolve(), "base checkpoint", hint=HINT)
+    base = find_base(args.params, args.base)
     adapter = validate_adapter(cfg.adapter)
     train, val = io.read_rows(args.input / "train.json"), io.read_rows(args.input / "val.json")
     if not val:

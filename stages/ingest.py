@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from doppel import config, io
-from doppel.stage import script_main, stage_parser
+from doppel.shell import script_main, stage_parser
 from doppel.errors import InputError
 from doppel.ingest import scan_exports, summary
 

@@ -8,7 +8,7 @@ import sys
 import time
 
 from doppel import config, io
-from doppel.stage import script_main, stage_parser
+from doppel.shell import script_main, stage_parser
 from doppel.redact.scrub import COLUMNS_READ, scrub_frame, summary
 from doppel.schemas import Message
 

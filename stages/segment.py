@@ -9,7 +9,7 @@ from pathlib import Path
 
 from doppel import config, io
 from doppel.activity import write_activity_plots
-from doppel.stage import script_main, stage_parser
+from doppel.shell import script_main, stage_parser
 from doppel.schemas import Message
 from doppel.segment import COLUMNS_READ, segment, summary
 

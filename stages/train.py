@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 from doppel import config, io
-from doppel.errors import InputError
-from doppel.model.checkpoint import resolve_checkpoint, validate_checkpoint
-from doppel.stage import script_main, stage_parser
+from doppel.model.checkpoint import find_base
+from doppel.shell import script_main, stage_parser
 from doppel.training.loop import Dirs, train
 from doppel.training.report import render_summary
 
@@ -29,20 +28,10 @@ def parser():
     return ap
 
 
-def base_dir(base: Path | None, params: Path) -> Path:
-    if base is not None:
-        return validate_checkpoint(base.resolve(), "base checkpoint")
-    base_cfg = config.load("base", params)
-    path = resolve_checkpoint(base_cfg)
-    if base_cfg.is_tiny and not (path / "model_config.yaml").exists():
-        raise InputError(path, "no base model here yet: run `doppel base` (or `dvc repro base`) first")
-    return validate_checkpoint(path, "base checkpoint")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     cfg = config.load("train", args.params)
-    base = base_dir(args.base, args.params)
+    base = find_base(args.params, args.base)
     train_file, val_file = args.input / "train.json", args.input / "val.json"
     train_rows = io.read_rows(train_file)
     val_rows = io.read_rows(val_file) if val_file.is_file() else []

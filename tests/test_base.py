@@ -13,8 +13,9 @@ from doppel import config
 from doppel.bench.train import write_dataset
 from doppel.cli import main as doppel_main
 from doppel.errors import InputError
-from doppel.model import checkpoint, tiny
-from doppel.model.base import prepare
+from doppel.base import tiny
+from doppel.model import checkpoint
+from doppel.base.prepare import prepare
 
 TINY = {"vocab_size": 600, "n_layer": 2, "n_embd": 64, "n_head": 4, "intermediate_size": 128,
         "block_size": 256, "pretrain_steps": 6, "pretrain_seq": 64, "pretrain_batch": 4, "seed": 3}

@@ -20,7 +20,8 @@ from doppel.training.schedule import lr_lambda
 
 
 def multipliers(total: int, **knobs) -> list[float]:
-    f = lr_lambda(cfg("train", **knobs), total)
+    c = cfg("train", **knobs)
+    f = lr_lambda(c.warmup_steps, total, c.schedule, c.min_lr_ratio)
     return [round(f(step), 6) for step in range(total + 2)]
 
 
@@ -47,8 +48,7 @@ def test_a_run_no_longer_than_its_warmup_still_decays():
 def test_the_optimizer_sees_the_schedule():
     p = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([p], lr=0.5)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg("train", schedule="linear", warmup_steps=1,
-                                                                   min_lr_ratio=0.0), 3))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(1, 3, "linear", 0.0))
     lrs = []
     for _ in range(4):
         lrs.append(round(opt.param_groups[0]["lr"], 6))

@@ -29,7 +29,8 @@ from telethon.tl import types
 
 import twin_fixtures as F
 from conftest import cfg
-from doppel import chat, cli
+from doppel import cli
+from doppel.chat import command as chat
 from doppel.bot import command, handlers
 from doppel.bot.backend import EndpointBackend, TwinBackend
 from doppel.bot.context import context_turns
@@ -83,12 +84,12 @@ def twin(files):
 
 @pytest.fixture(scope="module")
 def backend(twin):
-    return TwinBackend(twin, F.SYSTEM, SAMPLING, CONTEXT_TOKENS)
+    return TwinBackend(twin, F.SYSTEM, F.sampling(**SAMPLING), CONTEXT_TOKENS)
 
 
 def expected(twin, turns) -> str:
     """The reply `doppel chat` gives after these turns: its Conversation, prompt, budget and seed."""
-    conv = Conversation(twin, F.SYSTEM, SAMPLING, CONTEXT_TOKENS)
+    conv = Conversation(twin, F.SYSTEM, F.sampling(**SAMPLING), CONTEXT_TOKENS)
     conv.turns = list(turns[:-1])
     return conv.say(turns[-1][1]).strip()
 
@@ -515,7 +516,7 @@ def test_endpoint_backend_against_doppel_serve_gives_the_in_process_reply(files,
         assert url, "doppel serve did not start"
         os.environ["DOPPEL_API_KEY"] = "k-123"
         try:
-            api = EndpointBackend(url, "twin", F.SYSTEM, SAMPLING)
+            api = EndpointBackend(url, "twin", F.SYSTEM, F.sampling(**SAMPLING))
         finally:
             del os.environ["DOPPEL_API_KEY"]
         api.check()
@@ -523,9 +524,9 @@ def test_endpoint_backend_against_doppel_serve_gives_the_in_process_reply(files,
         assert api.reply(turns) == backend.reply(turns)
         from doppel.errors import InputError
         with pytest.raises(InputError, match="serves twin, not 'llama'"):
-            EndpointBackend(url, "llama", F.SYSTEM, SAMPLING, api_key="k-123").check()
+            EndpointBackend(url, "llama", F.SYSTEM, F.sampling(**SAMPLING), api_key="k-123").check()
     finally:
         proc.terminate()
         proc.wait(15)
     with pytest.raises(Exception, match="cannot reach the endpoint"):
-        EndpointBackend(url, "twin", F.SYSTEM, SAMPLING, api_key="k-123", timeout_s=2).check()
+        EndpointBackend(url, "twin", F.SYSTEM, F.sampling(**SAMPLING), api_key="k-123", timeout_s=2).check()

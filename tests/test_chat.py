@@ -12,7 +12,8 @@ import torch
 import yaml
 
 import twin_fixtures as F
-from doppel import chat
+from doppel.chat import command as chat
+from doppel.model.conversation import Conversation
 from doppel.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,7 +87,7 @@ def test_context_is_trimmed_from_the_oldest_turn(setup):
     from doppel.model.load import load
 
     ck, ad, _ = setup
-    conv = chat.Conversation(load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 16, "seed": 1})
+    conv = Conversation(load(ck, ad, device="cpu"), F.SYSTEM, F.sampling(max_new_tokens=16, seed=1), 10_000)
     for i in range(40):
         conv.say(f"Message number {i} about coffee and movies tonight")
     prompt = conv.prompt()
@@ -100,8 +101,8 @@ def test_context_budget_param_keeps_the_conversation_as_short_as_in_training(set
     from doppel.model.load import load
 
     ck, ad, _ = setup
-    conv = chat.Conversation(load(ck, ad, device="cpu"), F.SYSTEM, {"max_new_tokens": 4, "seed": 1},
-                             context_tokens=80)
+    conv = Conversation(load(ck, ad, device="cpu"), F.SYSTEM, F.sampling(max_new_tokens=4, seed=1),
+                        context_tokens=80)
     for i in range(6):
         conv.say(f"Message number {i} about coffee and movies tonight")
     prompt = conv.prompt()

@@ -16,6 +16,7 @@ import yaml
 from doppel.cli import main as doppel_main
 from doppel.export.template import chat_template, render
 from doppel.prompt import STOP_STRINGS, apply, cut_at_stop, render_context
+import twin_fixtures as F
 from twin_fixtures import SYSTEM, make_adapter, make_checkpoint, make_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,7 +250,7 @@ def test_litgpt_loads_the_merged_dir(twin, exported):
     prompt = apply(render_context([(False, message)], SYSTEM))
     assert llm.prompt_style.apply(message) == prompt
     text = llm.generate(message, max_new_tokens=12, temperature=0.0)
-    assert cut_at_stop(text).rstrip("\ufffd").strip() == twin.generate(prompt, max_new_tokens=12, temperature=0)
+    assert cut_at_stop(text).rstrip("\ufffd").strip() == twin.generate(prompt, F.sampling(max_new_tokens=12, temperature=0))
     assert yaml.safe_load((out / "prompt_style.yaml").read_text())["class_path"].startswith("doppel.export.")
 
 

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from doppel import sample
+from doppel.sample import command as sample_command
 from doppel.sample import words as tables
 from doppel.sample.dates import export_date
 from doppel.sample.templates import fill
@@ -294,14 +295,14 @@ def test_every_template_fills_in_both_genders():
 # --------------------------------------------------------------------------------------------------- the CLI
 
 def test_cli_writes_sample_and_planted(tmp_path, capsys):
-    assert sample.main(["-o", str(tmp_path / "out"), "--messages", "500", "--seed", "3",
+    assert sample_command.main(["-o", str(tmp_path / "out"), "--messages", "500", "--seed", "3",
                         "--planted", str(tmp_path / "planted.jsonl")]) == 0
     line = capsys.readouterr().err.strip()  # the summary goes to stderr
     assert re.fullmatch(r"sample: 500 messages, 14 chats, \d+ planted \+ \d+ decoys, \d+ bytes, [\d.]+ s -> .*", line)
     assert orjson.loads((tmp_path / "out" / "result.json").read_bytes())["chats"]["list"]
     assert (tmp_path / "planted.jsonl").read_text().count("\n") > 10
     with pytest.raises(SystemExit):
-        sample.main(["-o", str(tmp_path / "x"), "--messages", "5"])
+        sample_command.main(["-o", str(tmp_path / "x"), "--messages", "5"])
     with pytest.raises(ValueError):
         sample.generate(5, 1)
 

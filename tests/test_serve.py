@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 import twin_fixtures as F
-from doppel import chat
+from doppel.chat import command as chat
+from doppel.model.conversation import Conversation
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "test-key-123"
@@ -146,12 +147,12 @@ def test_roles_context_budget_stop_and_seed(server, twin_files):
     twin = load(ck, ad, device="cpu")
     turns = [(i % 2 == 1, f"message {i} about coffee and movies tonight") for i in range(41)]
     messages = [{"role": "assistant" if mine else "user", "content": text} for mine, text in turns]
-    conv = chat.Conversation(twin, F.SYSTEM, {"max_new_tokens": 10}, context_tokens=80)
+    conv = Conversation(twin, F.SYSTEM, F.sampling(max_new_tokens=10), context_tokens=80)
     conv.turns = list(turns)
     prompt = conv.prompt()
     assert "message 40" in prompt and "message 0 " not in prompt
     sampling = {k: SAMPLING[k] for k in ("temperature", "top_k", "top_p")}
-    want = twin.generate(prompt, max_new_tokens=10, seed=7, **sampling)
+    want = twin.generate(prompt, F.sampling(max_new_tokens=10, seed=7, **sampling))
 
     c = client(server)
     got = ask(c, messages, seed=7, max_tokens=10)
@@ -162,8 +163,8 @@ def test_roles_context_budget_stop_and_seed(server, twin_files):
     other = ask(c, [{"role": "developer", "content": "Two old friends."},
                     {"role": "user", "content": [{"type": "text", "text": "h"}, {"type": "text", "text": "i"}]}],
                 seed=3, max_tokens=10)
-    alone = twin.generate(twin.prompt_for(F.render_context([(False, "hi")], "Two old friends.")), max_new_tokens=10,
-                          seed=3, **sampling)
+    alone = twin.generate(twin.prompt_for(F.render_context([(False, "hi")], "Two old friends.")),
+                          F.sampling(max_new_tokens=10, seed=3, **sampling))
     assert other.choices[0].message.content == alone
 
     if len(want) > 4:  # a stop sequence ends the reply before it

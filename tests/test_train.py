@@ -17,7 +17,7 @@ from conftest import cfg
 from doppel import config, io
 from doppel.bench.train import write_dataset
 from doppel.errors import InputError
-from doppel.model.base import prepare
+from doppel.base.prepare import prepare
 from doppel.model.encode import Example, encode_row
 from doppel.prompt import prompt_and_response, render_context
 from doppel.training.data import IGNORE, collate, encode_rows, make_plan, pack

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from doppel import bench
+from doppel.bench import command as bench
 from doppel.bench.train import synthetic_rows
 
 

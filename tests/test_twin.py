@@ -40,9 +40,9 @@ SAMPLING = dict(max_new_tokens=24, temperature=1.0, top_k=50, top_p=0.9)
 def test_stream_concatenation_equals_reply(assets):
     tw = assets.tuned
     for i, row in enumerate(assets.rows[:4]):
-        pieces = list(tw.stream(tw.prompt_for(row["instruction"]), seed=i, **SAMPLING))
+        pieces = list(tw.stream(tw.prompt_for(row["instruction"]), F.sampling(seed=i, **SAMPLING)))
         assert len(pieces) > 1  # it really streams
-        assert "".join(pieces) == tw.reply(row["instruction"], seed=i, **SAMPLING)
+        assert "".join(pieces) == tw.reply(row["instruction"], F.sampling(seed=i, **SAMPLING))
         assert not any(stop in "".join(pieces) for stop in STOP_STRINGS)
 
 
@@ -51,10 +51,10 @@ def test_seed_is_reproducible_and_leaves_global_rng_alone(assets):
     torch.manual_seed(0)
     before = torch.rand(1)
     torch.manual_seed(0)
-    a = tw.reply(inst, seed=11, **SAMPLING)
+    a = tw.reply(inst, F.sampling(seed=11, **SAMPLING))
     assert torch.rand(1) == before
-    assert a == tw.reply(inst, seed=11, **SAMPLING)
-    assert a != tw.reply(inst, seed=12, **SAMPLING)
+    assert a == tw.reply(inst, F.sampling(seed=11, **SAMPLING))
+    assert a != tw.reply(inst, F.sampling(seed=12, **SAMPLING))
 
 
 def test_batched_greedy_equals_single_greedy(assets):
@@ -63,7 +63,7 @@ def test_batched_greedy_equals_single_greedy(assets):
     prompts = [tw.prompt_for(r["instruction"]) for r in assets.rows[:5]]
     assert len({tw.count_tokens(p) for p in prompts}) > 1
     greedy = dict(max_new_tokens=20, temperature=0.0)
-    assert tw.generate_batch(prompts, **greedy) == [tw.generate(p, **greedy) for p in prompts]
+    assert tw.generate_batch(prompts, F.sampling(**greedy)) == [tw.generate(p, F.sampling(**greedy)) for p in prompts]
 
 
 class Scripted(torch.nn.Module):
@@ -101,19 +101,19 @@ def scripted_twin(assets, text: str, tail: list[int] | None = None) -> twin_mod.
 @pytest.mark.parametrize("stop", STOP_STRINGS)
 def test_stop_strings_end_the_reply_and_are_never_yielded(assets, stop):
     tw = scripted_twin(assets, f" привет ну такое 🙂{stop} more text")
-    pieces = list(tw.stream("Them: hi\nMe:", max_new_tokens=60, temperature=0))
+    pieces = list(tw.stream("Them: hi\nMe:", F.sampling(max_new_tokens=60, temperature=0)))
     assert "".join(pieces) == "привет ну такое 🙂"
     assert all("\n" not in p and ":" not in p for p in pieces)
     assert tw.model.calls < 60  # stopped early
-    assert tw.generate_batch(["Them: hi\nMe:", "Them: hello there\nMe:"], max_new_tokens=60, temperature=0) == [
+    assert tw.generate_batch(["Them: hi\nMe:", "Them: hello there\nMe:"], F.sampling(max_new_tokens=60, temperature=0)) == [
         "привет ну такое 🙂"] * 2
 
 
 def test_eos_ends_the_reply(assets):
     eos = assets.base.tokenizer.eos_id
     tw = scripted_twin(assets, " ok then", [eos] + assets.base.tokenizer.encode(" junk", bos=False).tolist())
-    assert tw.generate("Me:", max_new_tokens=30, temperature=0) == "ok then"
-    assert tw.generate_batch(["Me:"], max_new_tokens=30, temperature=0) == ["ok then"]
+    assert tw.generate("Me:", F.sampling(max_new_tokens=30, temperature=0)) == "ok then"
+    assert tw.generate_batch(["Me:"], F.sampling(max_new_tokens=30, temperature=0)) == ["ok then"]
 
 
 def test_text_cut_matches_cut_at_stop(assets):
@@ -133,7 +133,7 @@ def test_loss_is_on_target_tokens_only(assets):
     n_prompt = len(tw.tokenizer.encode(prompt))
     target_ids = tw.tokenizer.encode(target, bos=False, eos=True).tolist()
     assert labels[:n_prompt] == [-100] * n_prompt and labels[n_prompt:] == target_ids
-    total, count = tw.loss_stats([row])
+    total, count = tw.loss_stats([row], 8)
     assert count == len(target_ids)
     # the same number by hand: full forward, cross-entropy on the reply positions only
     with torch.no_grad():
@@ -142,7 +142,7 @@ def test_loss_is_on_target_tokens_only(assets):
     assert total == pytest.approx(float(manual), rel=1e-4)
     # the batched mean is token-weighted over rows (padding ignored)
     rows = assets.rows[:5]
-    stats = [tw.loss_stats([r]) for r in rows]
+    stats = [tw.loss_stats([r], 8) for r in rows]
     assert tw.loss(rows, batch_size=3) == pytest.approx(sum(s for s, _ in stats) / sum(c for _, c in stats), rel=1e-4)
 
 
@@ -154,8 +154,8 @@ def test_too_long_prompt_is_cut_from_the_left(assets):
     assert ids[0] == tw.tokenizer.bos_id
     kept = [t for t in labels if t != -100]
     assert kept == tw.tokenizer.encode(" ну такое", bos=False, eos=True).tolist()
-    assert torch.isfinite(torch.tensor(tw.loss([{"instruction": long_context, "output": "ну такое"}])))
-    assert tw.reply(long_context, max_new_tokens=8, temperature=0) == greedy_without_cache(tw, long_context, 8)
+    assert torch.isfinite(torch.tensor(tw.loss([{"instruction": long_context, "output": "ну такое"}], 8)))
+    assert tw.reply(long_context, F.sampling(max_new_tokens=8, temperature=0)) == greedy_without_cache(tw, long_context, 8)
 
 
 def greedy_without_cache(tw, instruction: str, new: int) -> str:
@@ -176,9 +176,9 @@ def greedy_without_cache(tw, instruction: str, new: int) -> str:
 
 def test_adapter_changes_outputs(assets):
     rows = assets.rows[:4]
-    assert assets.base.loss(rows) != pytest.approx(assets.tuned.loss(rows), rel=1e-3)
+    assert assets.base.loss(rows, 8) != pytest.approx(assets.tuned.loss(rows, 8), rel=1e-3)
     greedy = dict(max_new_tokens=16, temperature=0.0)
-    replies = lambda tw: [tw.reply(r["instruction"], **greedy) for r in rows]  # noqa: E731
+    replies = lambda tw: [tw.reply(r["instruction"], F.sampling(**greedy)) for r in rows]  # noqa: E731
     assert replies(assets.base) != replies(assets.tuned)
 
 
@@ -200,9 +200,9 @@ def test_sliding_window_model_replies_to_a_prompt_longer_than_its_window(tmp_pat
     tw = load(ck, device="cpu")
     long_context = F.render_context([(False, "Hello what are you doing tonight")] * 10, F.SYSTEM)
     assert tw.count_tokens(tw.prompt_for(long_context)) > 16
-    assert tw.reply(long_context, max_new_tokens=8, temperature=0) == greedy_without_cache(tw, long_context, 8)
+    assert tw.reply(long_context, F.sampling(max_new_tokens=8, temperature=0)) == greedy_without_cache(tw, long_context, 8)
     prompts = [tw.prompt_for(long_context), tw.prompt_for(long_context + "\nThem: ok")]
-    assert len(tw.generate_batch(prompts, max_new_tokens=4, temperature=0)) == 2
+    assert len(tw.generate_batch(prompts, F.sampling(max_new_tokens=4, temperature=0))) == 2
 
 
 def test_twin_loss_encodes_rows_as_training_does(assets):
@@ -226,7 +226,7 @@ def test_too_long_reply_is_truncated_for_the_loss_not_dropped(assets):
     assert len(ids) == tw.block_size + 1 and labels[0] == -100 and -100 not in labels[1:]
     target = tw.tokenizer.encode(prompt_and_response("Them: hi", reply)[1], bos=False, eos=True).tolist()
     assert ids[1:] == target[: tw.block_size]
-    total, count = tw.loss_stats([{"instruction": "Them: hi", "output": reply}])
+    total, count = tw.loss_stats([{"instruction": "Them: hi", "output": reply}], 8)
     assert count == tw.block_size and total > 0
 
 

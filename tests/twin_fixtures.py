@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from doppel.config.types import Sampling
 from doppel.prompt import render_context  # noqa: F401  (re-exported for tests)
 
 SYSTEM = "A Telegram chat between Me and a friend."
@@ -118,3 +119,9 @@ def make_adapter(checkpoint: Path, path: Path, seed: int = 1, scale: float = 0.5
     (path / "train.json").write_text(json.dumps({"note": "fixture"}))
     assert asdict(config)["lora_r"] == 4
     return path.resolve()
+
+
+def sampling(max_new_tokens: int = 24, temperature: float = 0.0, top_k: int | None = None, top_p: float = 1.0,
+             seed: int | None = None) -> Sampling:
+    """Sampling settings for a test (greedy unless told otherwise)."""
+    return Sampling(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)

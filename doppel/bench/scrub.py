@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from doppel.errors import InputError
-from doppel.stage import ArgumentParser
+from doppel.shell import ArgumentParser
 
 REDTEAM = Path(__file__).resolve().parents[2] / "tests" / "data" / "redteam"
 

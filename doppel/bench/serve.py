@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from doppel import config
 from doppel.errors import InputError
-from doppel.stage import ArgumentParser
+from doppel.shell import ArgumentParser
 
 MESSAGES = ["hi, are you free tonight?", "did you see the game?", "ok, coffee tomorrow at 10?",
             "what are you up to", "send me the address pls", "haha that's great", "how was the trip?",
@@ -59,7 +59,7 @@ def base_url(args: argparse.Namespace) -> str:
         cfg = config.load("serve", args.params)
         host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
         url = f"http://{host}:{cfg.port}/v1"
-    from doppel.serve.command import is_loopback
+    from doppel.serve.network import is_loopback
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -27,7 +27,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from doppel.prompt import render_context
-from doppel.stage import ArgumentParser
+from doppel.shell import ArgumentParser
 
 # ------------------------------------------------------------------------------------------ synthetic chats
 
@@ -113,7 +113,7 @@ def random_checkpoint(out: Path, config_name: str, rows: list[dict], seq: int, w
     from litgpt.config import Config
     from litgpt.utils import save_config
 
-    from doppel.model.tiny import session_documents, tiny_config, train_tokenizer
+    from doppel.base.tiny import session_documents, tiny_config, train_tokenizer
 
     out.mkdir(parents=True, exist_ok=True)
     if config_name == "tiny":

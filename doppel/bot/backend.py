@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 
+from doppel.config.types import Sampling
 from doppel.errors import InputError
 from doppel.model.conversation import Conversation
 from doppel.prompt import STOP_STRINGS
@@ -16,8 +17,8 @@ API_KEY_ENVS = ("DOPPEL_API_KEY", "OPENAI_API_KEY")
 class TwinBackend:
     """The twin loaded in this process; one reply at a time."""
 
-    def __init__(self, twin, system: str, sampling: dict, context_tokens: int | None):
-        self.twin, self.system, self.sampling, self.context_tokens = twin, system, dict(sampling), context_tokens
+    def __init__(self, twin, system: str, sampling: Sampling, context_tokens: int):
+        self.twin, self.system, self.sampling, self.context_tokens = twin, system, sampling, context_tokens
         self._lock = threading.Lock()
         self.name = "the twin in-process"
 
@@ -31,13 +32,13 @@ class TwinBackend:
 class EndpointBackend:
     """An OpenAI-compatible chat-completions endpoint: the system line, then `user` (them) and `assistant` (me)."""
 
-    def __init__(self, base_url: str, model: str, system: str, sampling: dict, api_key: str | None = None,
+    def __init__(self, base_url: str, model: str, system: str, sampling: Sampling, api_key: str | None = None,
                  timeout_s: float = 120.0):
         import openai
 
         key = api_key or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None) or "none"
         self.client = openai.OpenAI(base_url=base_url, api_key=key, max_retries=2, timeout=timeout_s)
-        self.base_url, self.model, self.system, self.sampling = base_url, model, system, dict(sampling)
+        self.base_url, self.model, self.system, self.sampling = base_url, model, system, sampling
         self.name = f"{model} at {base_url}"
 
     def check(self) -> None:
@@ -58,10 +59,10 @@ class EndpointBackend:
 
     def reply(self, turns: list[tuple[bool, str]]) -> str:
         s = self.sampling
-        extra = {"seed": int(s["seed"])} if s.get("seed") is not None else {}
+        extra = {"seed": s.seed} if s.seed is not None else {}
         done = self.client.chat.completions.create(
-            model=self.model, messages=self.messages(turns), max_tokens=int(s["max_new_tokens"]),
-            temperature=float(s["temperature"]), top_p=float(s["top_p"]), stop=list(STOP_STRINGS), **extra)
+            model=self.model, messages=self.messages(turns), max_tokens=s.max_new_tokens,
+            temperature=s.temperature, top_p=s.top_p, stop=list(STOP_STRINGS), **extra)
         return (done.choices[0].message.content or "").strip() if done.choices else ""
 
 

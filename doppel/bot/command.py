@@ -18,11 +18,11 @@ from doppel.bot.backend import EndpointBackend, TwinBackend
 from doppel.bot.log import EventLog
 from doppel.bot.responder import Responder
 from doppel.config import BotConfig
-from doppel.telegram.fetch.command import make_client
+from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 from doppel.telegram.fetch.dialogs import display_name
 from doppel.telegram.fetch.fetcher import Stop
-from doppel.telegram.fetch.session import load_credentials, prepare_session, resolve_session, secure_session
-from doppel.stage import ArgumentParser
+from doppel.telegram.fetch.session import (load_credentials, make_client, prepare_session, resolve_session,
+                                           secure_session)
 
 SLEEP = asyncio.sleep  # tests replace it: FloodWait countdowns, typing delays, reconnect pauses
 RECONNECT_S = (5, 300)  # first and longest pause before reconnecting
@@ -41,12 +41,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--api-base", help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8321/v1 from "
                     "`doppel serve` (default: bot.api_base; none: the twin in-process). Key: $DOPPEL_API_KEY")
     ap.add_argument("--api-model", help="the model name asked of the endpoint (default: bot.api_model)")
-    ap.add_argument("--base", type=Path, help="base checkpoint dir (default: the base stage's, base.checkpoint_dir)")
-    ap.add_argument("--adapter", help="LoRA adapter dir (default: bot.adapter)")
-    ap.add_argument("--no-adapter", action="store_true", help="the base model alone")
+    add_twin_flags(ap, "bot")
     ap.add_argument("--seed", type=int, help="reproducible suggestions (default: bot.seed)")
-    ap.add_argument("--device", help="auto, cpu, cuda, cuda:1 ... (default: bot.device)")
-    ap.add_argument("--precision", help="32-true, bf16-true, 16-true (default: bot.precision)")
     ap.add_argument("--session", help="the login session file, as for `doppel fetch` (default: fetch.session, "
                     "else $XDG_CONFIG_HOME/doppel/telethon.session)")
     ap.add_argument("--log", help="the local JSONL log of suggestions and actions (default: bot.log)")
@@ -57,9 +53,8 @@ def parser() -> argparse.ArgumentParser:
 
 def load_config(args: argparse.Namespace) -> BotConfig:
     """The bot section, the flags on top (validated alike: auto mode with no allowed chat is refused here)."""
-    flags = {k: getattr(args, k) for k in ("mode", "api_base", "api_model", "adapter", "seed", "device", "precision",
-                                           "log")}
-    flags = {k: v for k, v in flags.items() if v is not None}
+    flags = {k: getattr(args, k) for k in ("mode", "api_base", "api_model", "log") if getattr(args, k) is not None}
+    flags.update(twin_flags(args))
     if args.allow or args.deny:
         # read without the flags first: `--mode auto --allow @ann` must not fail on the file's empty list
         raw = config.read(args.params).get("bot") or {}
@@ -69,20 +64,17 @@ def load_config(args: argparse.Namespace) -> BotConfig:
     return config.load("bot", args.params, overrides=flags)
 
 
-def make_backend(args: argparse.Namespace, cfg: BotConfig, system: str, context_tokens: int):
+def make_backend(args: argparse.Namespace, cfg: BotConfig, system: str):
     """The endpoint (checked now, in one line if it is not there) or the twin, loaded in this process."""
-    from doppel.chat import SAMPLING_KEYS
-
-    sampling = {k: getattr(cfg, k) for k in SAMPLING_KEYS}
     if cfg.api_base:
-        backend = EndpointBackend(cfg.api_base, cfg.api_model, system, sampling)
+        backend = EndpointBackend(cfg.api_base, cfg.api_model, system, cfg.sampling)
         backend.check()
         return backend
-    from doppel.chat import load_twin
+    from doppel.model.load import load_twin
 
-    twin, base, adapter = load_twin(args, cfg)
-    backend = TwinBackend(twin, system, sampling, cfg.context_tokens or context_tokens)
-    backend.name = f"{base.name} + {adapter if adapter else 'no adapter'}"
+    twin = load_twin(args.params, args.base, None if args.no_adapter else cfg.adapter, cfg.device, cfg.precision)
+    backend = TwinBackend(twin, system, cfg.sampling, cfg.context_tokens)
+    backend.name = f"{twin.checkpoint_dir.name} + {twin.adapter_dir or 'no adapter'}"
     return backend
 
 
@@ -155,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     api_id, api_hash = load_credentials()
     log = EventLog(Path(cfg.log))
     try:
-        backend = make_backend(args, cfg, build.system_prompt, build.context_tokens)
+        backend = make_backend(args, cfg, build.system_prompt)
     except BaseException:
         log.close()
         raise

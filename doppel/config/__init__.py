@@ -10,6 +10,8 @@ naming the file that was read (or the flag that gave the value) and the key, e.g
     cfg = config.load("chat", overrides={"temperature": 0.2})   # flags on top of the file, validated too
     cfg.source                                    # the file it came from, for errors found later
 
+A command's `context_tokens: null` (chat, serve, bot) is resolved here, once, to build.context_tokens.
+
 The stages' sections live in config/pipeline.py, the other commands' in config/commands.py (imported only
 when one is loaded, so a command's knobs are not part of what the DVC stages depend on).
 """
@@ -67,7 +69,12 @@ def load(section: str, path: str | Path = PARAMS_FILE, overrides: dict[str, Any]
     data = read(path)
     if section not in data:
         raise InputError(path, f"{section}: section missing")
-    return validate(section, data[section], path, overrides)
+    cfg = validate(section, data[section], path, overrides)
+    if getattr(cfg, "context_tokens", 0) is None:  # null: the budget the dataset was built with
+        build = load("build", path)
+        cfg = cfg.model_copy(update={"context_tokens": build.context_tokens})
+        cfg._source = Path(path)
+    return cfg
 
 
 def validate(section: str, values: Any, path: str | Path = PARAMS_FILE, overrides: dict[str, Any] | None = None):

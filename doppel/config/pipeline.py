@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from doppel.config.types import (ChatId, NonNegInt, PositiveFloat, PositiveInt, Precision, Section, Share,
+from doppel.config.types import (ChatId, NonNegInt, PositiveFloat, PositiveInt, Precision, Sampling, Section, Share,
                                  _error)
 
 
@@ -81,6 +81,11 @@ class SamplingConfig(Section):
     device: str = Field(min_length=1)
     precision: Precision
 
+    @property
+    def sampling(self) -> Sampling:
+        return Sampling(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_k=self.top_k,
+                        top_p=self.top_p, seed=getattr(self, "seed", None))
+
 
 class EvaluateConfig(SamplingConfig):
     adapter: str = Field(min_length=1)
@@ -108,6 +113,8 @@ class TinyConfig(Section):
     pretrain_batch: PositiveInt
     pretrain_lr: PositiveFloat
     pretrain_warmup: NonNegInt
+    pretrain_min_lr_ratio: Share
+    pretrain_grad_clip: Annotated[float, Field(ge=0)]
 
     @model_validator(mode="after")
     def _heads_divide(self):

@@ -26,6 +26,21 @@ class Section(BaseModel):
         return self._source
 
 
+class Sampling(BaseModel):
+    """How a reply is sampled: what chat, serve, bot, evaluate and quiz pass to the twin (values from their
+    params section; see SamplingConfig.sampling). `seed` None: unseeded; temperature 0: greedy."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_new_tokens: PositiveInt
+    temperature: Annotated[float, Field(ge=0)]
+    top_k: Optional[NonNegInt]
+    top_p: Annotated[float, Field(gt=0, le=1)]
+    seed: Optional[int] = None
+
+    def seeded(self, offset: int) -> "Sampling":
+        """The settings of the reply `offset` replies later: seed + offset (unseeded stays unseeded)."""
+        return self if self.seed is None else self.model_copy(update={"seed": self.seed + offset})
+
+
 class _KeyError(ValueError):
     """A check across keys that names the key at fault (pydantic would name only the section)."""
 

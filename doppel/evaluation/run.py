@@ -65,9 +65,7 @@ def run_model(checkpoint: Path, adapter: Path | None, loss_rows: list[dict], gen
     bs = max(1, cfg.batch_size)
     for b, start in enumerate(range(0, len(gen_rows), bs)):
         chunk = gen_rows[start:start + bs]
-        replies += tw.generate_batch(
-            [tw.prompt_for(r["instruction"]) for r in chunk], max_new_tokens=cfg.max_new_tokens,
-            temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p, seed=cfg.seed + b)
+        replies += tw.generate_batch([tw.prompt_for(r["instruction"]) for r in chunk], cfg.sampling.seeded(b))
     del tw
     timings["load"] = timings.get("load", 0.0) + t1 - t0
     timings["loss"] = timings.get("loss", 0.0) + t2 - t1

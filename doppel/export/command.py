@@ -20,7 +20,7 @@ from typing import Any
 
 from doppel import config
 from doppel.errors import InputError
-from doppel.stage import ArgumentParser
+from doppel.shell import ArgumentParser
 
 HINTS = {
     "hf": "AutoModelForCausalLM.from_pretrained({out}); vllm serve {out}",
@@ -35,10 +35,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="The twin in the formats other runtimes load.\n\n" + (__doc__ or "").split("\n\n", 1)[1])
     p.add_argument("--to", choices=("litgpt", "hf", "peft"), help="output format (default: params export.to)")
     p.add_argument("--output", "--out", dest="out", help="output dir, new or empty (default: params export.out, null: exports/twin-FORMAT)")
-    p.add_argument("--adapter", help="LoRA adapter dir (default: params export.adapter)")
+    p.add_argument("--base", type=Path, help="base checkpoint dir (default: the base stage's, base.checkpoint_dir)")
+    p.add_argument("--adapter", help="LoRA adapter dir (default: export.adapter)")
     p.add_argument("--no-adapter", action="store_true", help="export the base alone (litgpt, hf)")
-    p.add_argument("--base", type=Path,
-                   help="base litgpt checkpoint dir (default: the base stage's, from base.checkpoint_dir)")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"),
                    help="dtype of merged weights (default: params export.dtype; auto: the base's)")
     p.add_argument("--base-name", help="peft: base model id or path written in adapter_config.json "
@@ -57,12 +56,10 @@ def check_out(out: Path) -> None:
 
 def sources(args: argparse.Namespace, cfg) -> Any:
     from doppel.export.weights import Source
-    from doppel.model.checkpoint import HINT, resolve_checkpoint, validate_adapter, validate_checkpoint
+    from doppel.model.checkpoint import find_base, validate_adapter
 
-    base = args.base or resolve_checkpoint(config.load("base", args.params))
-    checkpoint = validate_checkpoint(base.expanduser().resolve(), "base checkpoint", hint=HINT)
-    adapter = None if args.no_adapter else validate_adapter(cfg.adapter)
-    return Source(checkpoint, adapter)
+    checkpoint = find_base(args.params, args.base)
+    return Source(checkpoint, None if args.no_adapter else validate_adapter(cfg.adapter))
 
 
 def export(src, to: str, out: Path, *, system: str, sampling, dtype: str, base_name: str | None) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Checkpoints: the one place that says where the base is and whether a folder is a usable checkpoint.
 
 `resolve_checkpoint` gives the base dir to load (models/base for `base.checkpoint_dir: tiny`, else the user's
-litgpt checkpoint, used in place); `validate_checkpoint` and `validate_adapter` turn an incomplete folder into
-one InputError line. base, train, evaluate, chat and the twin all use these.
+litgpt checkpoint, used in place); `find_base` is that, checked, for every command; `validate_checkpoint` and
+`validate_adapter` turn an incomplete folder into one InputError line.
 """
 from __future__ import annotations
 
@@ -26,6 +26,20 @@ def resolve_checkpoint(cfg: BaseConfig, out_dir: str | Path = OUT_DIR) -> Path:
     if cfg.is_tiny:
         return Path(out_dir).resolve()
     return Path(os.path.expanduser(cfg.checkpoint_dir)).resolve()
+
+
+def find_base(params_file: str | Path, override: str | Path | None = None) -> Path:
+    """The base checkpoint every command loads: `override` (a --base flag) if given, else the base stage's
+    (params' base section); checked, so a missing or half-built base is one InputError line."""
+    if override is not None:
+        return validate_checkpoint(Path(override).expanduser().resolve(), "base checkpoint", hint=HINT)
+    from doppel import config
+
+    cfg = config.load("base", params_file)
+    path = resolve_checkpoint(cfg)
+    if cfg.is_tiny and not (path / "model_config.yaml").exists():
+        raise InputError(path, "no base model here yet: run `doppel base` (or `dvc repro base`) first")
+    return validate_checkpoint(path, "base checkpoint", hint=None if not cfg.is_tiny else HINT)
 
 
 def validate_checkpoint(path: str | Path, what: str = "base.checkpoint_dir", hint: str | None = None) -> Path:

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from typing import Callable
 
+from doppel.config.types import Sampling
 from doppel.prompt import render_context, render_line
 
 
 class Conversation:
     """The running chat: turns (is_owner, text), oldest first, and how to ask the twin for the next reply."""
 
-    def __init__(self, twin, system: str = "", sampling: dict | None = None, context_tokens: int | None = None):
+    def __init__(self, twin, system: str, sampling: Sampling, context_tokens: int):
         self.twin = twin
         self.system = system
         self.context_tokens = context_tokens
-        self.sampling = dict(sampling or {})
+        self.sampling = sampling
         self.turns: list[tuple[bool, str]] = []
         self.replies = 0
 
@@ -25,12 +26,11 @@ class Conversation:
         self.turns.clear()
         self.replies = 0
 
-    def prompt(self) -> str:
-        """The prompt for the next reply; the oldest turns are dropped (for good) until it fits."""
-        new = int(self.sampling.get("max_new_tokens") or self.twin.defaults["max_new_tokens"])
-        _, keep = self.twin.budget(new)
-        if self.context_tokens:
-            keep = min(keep, int(self.context_tokens))
+    def prompt(self, max_new_tokens: int | None = None) -> str:
+        """The prompt for the next reply (room left for `max_new_tokens`, else the sampling's); the oldest turns
+        are dropped (for good) until it fits."""
+        _, keep = self.twin.budget(max_new_tokens or self.sampling.max_new_tokens)
+        keep = min(keep, int(self.context_tokens))
         self._drop_what_cannot_fit(keep)
         while True:
             prompt = self.twin.prompt_for(render_context(self.turns, self.system))
@@ -52,11 +52,9 @@ class Conversation:
     def say(self, text: str, write: Callable[[str], object] = lambda s: None) -> str:
         """Add the other person's message, stream the twin's reply through `write`, return it."""
         self.turns.append((False, text))
-        seed = self.sampling.get("seed")
-        kwargs = {k: self.sampling.get(k) for k in ("max_new_tokens", "temperature", "top_k", "top_p")}
         pieces: list[str] = []
         try:
-            for piece in self.twin.stream(self.prompt(), seed=None if seed is None else int(seed) + self.replies, **kwargs):
+            for piece in self.twin.stream(self.prompt(), self.sampling.seeded(self.replies)):
                 pieces.append(piece)
                 write(piece)
         finally:  # Ctrl-C mid-reply keeps what was said so far

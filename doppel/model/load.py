@@ -1,7 +1,8 @@
 """Loading the twin: a litgpt checkpoint (plus, optionally, a LoRA adapter merged in) on a device and dtype.
 
-`resolve_device` is the one place a device string (`auto`, `cpu`, `cuda:1`, ...) is checked: a device that is
-not there is one InputError line, not a CUDA traceback.
+`load_twin` is what commands call: plain values in, the twin ready to reply out. `resolve_device` is the one
+place a device string (`auto`, `cpu`, `cuda:1`, ...) is checked: a device that is not there is one InputError
+line, not a CUDA traceback.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import torch
 
 from doppel.errors import InputError
-from doppel.model.checkpoint import HINT, read_weights, validate_adapter, validate_checkpoint
+from doppel.model.checkpoint import HINT, find_base, read_weights, validate_adapter, validate_checkpoint
 from doppel.model.twin import Twin
 
 _PRECISIONS = {
@@ -106,3 +107,10 @@ def load(checkpoint_dir: str | Path, adapter_dir: str | Path | None = None, devi
     model.requires_grad_(False)
     return Twin(model=model, tokenizer=litgpt.Tokenizer(checkpoint_dir), device=dev, checkpoint_dir=checkpoint_dir,
                 adapter_dir=adapter_dir)
+
+
+def load_twin(params_file: str | Path, base: str | Path | None = None, adapter: str | Path | None = None,
+              device: str = "auto", precision: str | None = None) -> Twin:
+    """The twin every command talks to: `base` (None: the base stage's, from params) + `adapter` (None: the
+    base alone), checked before anything loads. `twin.checkpoint_dir` / `twin.adapter_dir` say what it is."""
+    return load(find_base(params_file, base), adapter, device=device, precision=precision)

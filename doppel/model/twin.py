@@ -21,6 +21,7 @@ from typing import Iterable, Iterator
 
 import torch
 
+from doppel.config.types import Sampling
 from doppel.model.encode import encode_row
 from doppel.model.sampling import TextCut, sample_next
 from doppel.prompt import prompt_and_response
@@ -33,8 +34,6 @@ class Twin:
     device: torch.device
     checkpoint_dir: Path | None = None
     adapter_dir: Path | None = None
-    defaults: dict = field(default_factory=lambda: {
-        "max_new_tokens": 64, "temperature": 0.8, "top_k": 50, "top_p": 0.95})
     guard_placeholders: bool = True  # never let a reply show a scrub placeholder (doppel.model.constraints)
     _guard: object = field(default=None, repr=False)
 
@@ -158,16 +157,13 @@ class Twin:
         finally:
             model.clear_kv_cache()
 
-    def stream(
-        self, prompt: str, max_new_tokens: int | None = None, temperature: float | None = None,
-        top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-    ) -> Iterator[str]:
+    def stream(self, prompt: str, sampling: Sampling) -> Iterator[str]:
         """The reply to a full prompt (`prompt_for(instruction)`), piece by piece as tokens come."""
-        new, keep = self.budget(self.defaults["max_new_tokens"] if max_new_tokens is None else max_new_tokens)
+        new, keep = self.budget(sampling.max_new_tokens)
         ids = self.encode_prompt(prompt, keep)
         cut = TextCut(self.tokenizer)
         done = [False]
-        for (token,) in self.decode_steps([ids], new, *self._sampling(temperature, top_k, top_p), seed, done):
+        for (token,) in self.decode_steps([ids], new, *_knobs(sampling), done):
             if done[0]:  # EOS
                 break
             piece = cut.push(token)
@@ -180,25 +176,14 @@ class Twin:
         if piece:
             yield piece
 
-    def _sampling(self, temperature, top_k, top_p) -> tuple[float, int | None, float]:
-        d = self.defaults
-        return (
-            float(d["temperature"] if temperature is None else temperature),
-            (d["top_k"] if top_k is None else top_k) or None,
-            float(d["top_p"] if top_p is None else top_p),
-        )
+    def generate(self, prompt: str, sampling: Sampling) -> str:
+        return "".join(self.stream(prompt, sampling))
 
-    def generate(self, prompt: str, **kwargs) -> str:
-        return "".join(self.stream(prompt, **kwargs))
-
-    def reply(self, instruction: str, **kwargs) -> str:
+    def reply(self, instruction: str, sampling: Sampling) -> str:
         """The twin's reply to a rendered context (a dataset row's `instruction`)."""
-        return self.generate(self.prompt_for(instruction), **kwargs)
+        return self.generate(self.prompt_for(instruction), sampling)
 
-    def generate_batch(
-        self, prompts: list[str], max_new_tokens: int | None = None, temperature: float | None = None,
-        top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-    ) -> list[str]:
+    def generate_batch(self, prompts: list[str], sampling: Sampling) -> list[str]:
         """Replies to several prompts decoded together (one forward per step for the whole batch).
 
         Deterministic for a given seed and batch; with temperature 0 each equals its `generate` reply.
@@ -206,13 +191,12 @@ class Twin:
         if not prompts:
             return []
         if len(prompts) > 1 and self.window_size():  # ring-buffer KV caches: one row at a time
-            return [self.generate_batch([p], max_new_tokens, temperature, top_k, top_p,
-                                        None if seed is None else seed + i)[0] for i, p in enumerate(prompts)]
-        new, keep = self.budget(self.defaults["max_new_tokens"] if max_new_tokens is None else max_new_tokens)
+            return [self.generate_batch([p], sampling.seeded(i))[0] for i, p in enumerate(prompts)]
+        new, keep = self.budget(sampling.max_new_tokens)
         ids = [self.encode_prompt(p, keep) for p in prompts]
         cuts = [TextCut(self.tokenizer) for _ in prompts]
         done = [False] * len(prompts)  # decode_steps marks a row done at EOS (that token is not pushed)
-        for tokens in self.decode_steps(ids, new, *self._sampling(temperature, top_k, top_p), seed, done):
+        for tokens in self.decode_steps(ids, new, *_knobs(sampling), done):
             for i, t in enumerate(tokens):
                 if done[i]:
                     continue
@@ -231,7 +215,7 @@ class Twin:
         return ex.ids, ex.labels
 
     @torch.inference_mode()
-    def loss_stats(self, rows: Iterable[dict], batch_size: int = 8) -> tuple[float, int]:
+    def loss_stats(self, rows: Iterable[dict], batch_size: int) -> tuple[float, int]:
         """(summed negative log-likelihood, number of target tokens) over the rows' replies."""
         encoded = [self.encode_row(r["instruction"], r["output"]) for r in rows]
         order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i][0]), i))  # similar lengths together
@@ -254,7 +238,12 @@ class Twin:
             count += len(targets)
         return total, count
 
-    def loss(self, rows: Iterable[dict], batch_size: int = 8) -> float:
+    def loss(self, rows: Iterable[dict], batch_size: int) -> float:
         """Mean loss per target token (the reply and its EOS), the prompt masked out."""
         total, count = self.loss_stats(rows, batch_size)
         return total / count if count else math.nan
+
+
+def _knobs(s: Sampling) -> tuple[float, int | None, float, int | None]:
+    """decode_steps' sampling arguments: temperature, top_k (0: off), top_p, seed."""
+    return float(s.temperature), s.top_k or None, float(s.top_p), s.seed

@@ -10,7 +10,7 @@ import sys
 import polars as pl
 
 from doppel.redact.scrub import scrub_texts
-from doppel.stage import ArgumentParser
+from doppel.shell import ArgumentParser
 
 
 def filter_stream(inp, out, chunk_size: int = 1 << 20, names: bool = False) -> int:

@@ -28,7 +28,6 @@ Modules: words (the word tables, doppel/data/sample_words.json), people (persons
 (planted values and decoys), style, skeleton (phase 1: timestamps, senders, acts, ids), templates, text,
 media, renderer (phase 2: messages), header (account-level parts), writer (layout, streaming), command.
 """
-from doppel.sample.command import main
 from doppel.sample.media import NOT_INCLUDED
 from doppel.sample.private import (
     DECOY, PLANTED_TYPES, SEED_WORDS, bech32_ok, iban_ok, inn_ok, luhn_ok, snils_ok,
@@ -38,5 +37,5 @@ from doppel.sample.writer import dumps_like_exporter, generate, write_sample
 
 __all__ = [
     "DECOY", "MIN_MESSAGES", "NOT_INCLUDED", "PLANTED_TYPES", "SEED_WORDS", "bech32_ok", "dumps_like_exporter",
-    "generate", "iban_ok", "inn_ok", "luhn_ok", "main", "snils_ok", "write_sample",
+    "generate", "iban_ok", "inn_ok", "luhn_ok", "snils_ok", "write_sample",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 from doppel import config
 from doppel.sample.skeleton import MIN_MESSAGES
 from doppel.sample.writer import write
-from doppel.stage import ArgumentParser
+from doppel.shell import ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,6 @@ serve the exported PEFT adapter with vLLM instead (see the README).
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import socket
 import sys
@@ -19,7 +18,8 @@ from pathlib import Path
 
 from doppel import config
 from doppel.errors import InputError
-from doppel.stage import ArgumentParser
+from doppel.serve.network import bind, is_loopback
+from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 
 ENV_KEY = "DOPPEL_API_KEY"
 
@@ -29,47 +29,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--host", help="address to bind (default: serve.host, 127.0.0.1); "
                                   "any non-loopback address needs an API key")
     p.add_argument("--port", type=int, help="port to bind, 0 for any free one (default: serve.port)")
-    p.add_argument("--base", type=Path,
-                   help="base checkpoint dir (default: the base stage's, from base.checkpoint_dir)")
-    p.add_argument("--adapter", help="LoRA adapter dir (default: serve.adapter)")
-    p.add_argument("--no-adapter", action="store_true", help="serve the base model alone")
+    add_twin_flags(p, "serve")
     p.add_argument("--api-key", help=f"require `Authorization: Bearer KEY` (default: ${ENV_KEY}, else none)")
-    p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ... (default: serve.device)")
-    p.add_argument("--precision", help="32-true, bf16-true, 16-true (default: serve.precision)")
     p.add_argument("--params", type=Path, default=config.PARAMS_FILE,
                    help="params file: sections serve, build and base (default: params.yaml)")
     return p.parse_args(argv)
 
 
-def is_loopback(host: str) -> bool:
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket, bound before the model loads so that a busy port fails at once, in one line."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as err:
-        raise InputError(f"--host {host}", f"cannot resolve the address ({err.strerror})") from None
-    family, _, _, _, address = infos[0]
-    try:
-        return socket.create_server(address, family=family, backlog=256)
-    except OSError as err:
-        where = f"{host}:{port}"
-        if err.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
-            raise InputError(where, "address already in use (another `doppel serve`?); pick another --port") from None
-        raise InputError(where, f"cannot bind ({err.strerror or err})") from None
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    flags = {k: getattr(args, k) for k in ("host", "port", "adapter", "device", "precision")}
-    cfg = config.load("serve", args.params, overrides={k: v for k, v in flags.items() if v is not None})
+    flags = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
+    cfg = config.load("serve", args.params, overrides={**flags, **twin_flags(args)})
     build = config.load("build", args.params)
     api_key = args.api_key or os.environ.get(ENV_KEY) or None
     if not is_loopback(cfg.host) and not api_key:
@@ -86,15 +56,16 @@ def _serve(sock: socket.socket, args: argparse.Namespace, cfg: config.ServeConfi
     import torch
     import uvicorn
 
-    from doppel.chat import load_twin
+    from doppel.model.load import load_twin
     from doppel.serve.app import Settings, create_app
     from doppel.serve.engine import Engine
     from doppel.serve.protocol import now
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    twin, base, adapter = load_twin(args, cfg)
-    engine = Engine(twin, cfg, build.system_prompt, cfg.context_tokens or build.context_tokens)
+    twin = load_twin(args.params, args.base, None if args.no_adapter else cfg.adapter, cfg.device, cfg.precision)
+    base, adapter = twin.checkpoint_dir, twin.adapter_dir
+    engine = Engine(twin, cfg, build.system_prompt, cfg.context_tokens)
     app = create_app(engine, Settings(cfg.name, api_key, cfg.max_body_bytes, now()))
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/v1"

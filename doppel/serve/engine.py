@@ -109,7 +109,7 @@ class _Row:
 class Engine:
     """The twin, a bounded wait queue and the worker thread that decodes what is queued."""
 
-    def __init__(self, twin, cfg: ServeConfig, system: str, context_tokens: int | None):
+    def __init__(self, twin, cfg: ServeConfig, system: str, context_tokens: int):
         self.twin, self.cfg, self.system, self.context_tokens = twin, cfg, system, context_tokens
         # a model with sliding-window layers keeps a ring-buffer KV cache: one row at a time (as generate_batch)
         self.max_batch = 1 if twin.window_size() else cfg.max_batch
@@ -146,9 +146,9 @@ class Engine:
         return ("\n".join(system) if system else self.system), turns
 
     def _prompt(self, system: str, turns: list[tuple[bool, str]], new: int) -> str:
-        conv = Conversation(self.twin, system, {"max_new_tokens": new}, self.context_tokens)
+        conv = Conversation(self.twin, system, self.cfg.sampling, self.context_tokens)
         conv.turns = list(turns)
-        return conv.prompt()
+        return conv.prompt(new)
 
     # --------------------------------------------------------------------------------------- the queue
 

@@ -158,7 +158,8 @@ def setup(cfg: TrainConfig, base_dir: Path, train_file: Path, train_rows: list[d
         load_base_weights(model, base_dir / "lit_model.pth")
     optimizer, trainable = make_optimizer(model, cfg)
     optimizer = fabric.setup_optimizers(optimizer)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg, len(data.plan)))
+    schedule = lr_lambda(cfg.warmup_steps, len(data.plan), cfg.schedule, cfg.min_lr_ratio)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     count_flops = flop_counter(model)
     peak, peak_source = peak_flops(fabric.device, precision, cfg.peak_tflops)
     run = Run(cfg, data, config, fabric, precision, model, module, optimizer, scheduler, key, count_flops, peak,

@@ -11,6 +11,7 @@ import torch
 from doppel.config import LORA_TARGETS, TrainConfig
 from doppel.errors import InputError
 from doppel.model.checkpoint import read_weights
+from doppel.training.schedule import ADAMW_BETAS
 
 
 def lora_kwargs(cfg: TrainConfig) -> dict[str, Any]:
@@ -76,5 +77,5 @@ def make_optimizer(model, cfg: TrainConfig):
         from litgpt.utils import instantiate_bnb_optimizer
 
         return instantiate_bnb_optimizer({"class_path": "torch.optim.AdamW", "init_args": {
-            "lr": cfg.lr, "weight_decay": cfg.weight_decay, "betas": (0.9, 0.95)}}, trainable), trainable
-    return torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95)), trainable
+            "lr": cfg.lr, "weight_decay": cfg.weight_decay, "betas": ADAMW_BETAS}}, trainable), trainable
+    return torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=ADAMW_BETAS), trainable

@@ -11,14 +11,9 @@ from pathlib import Path
 from doppel import config
 from doppel.config import FetchConfig
 from doppel.telegram.fetch.fetcher import Stop, Summary, fetch
-from doppel.telegram.fetch.session import load_credentials, prepare_session, resolve_session, secure_session
-from doppel.stage import ArgumentParser
-
-
-def make_client(session: Path, api_id: int, api_hash: str, cfg: FetchConfig):
-    from telethon import TelegramClient
-
-    return TelegramClient(str(session), api_id, api_hash, flood_sleep_threshold=cfg.flood_sleep_threshold)
+from doppel.telegram.fetch.session import (load_credentials, make_client, prepare_session, resolve_session,
+                                           secure_session)
+from doppel.shell import ArgumentParser
 
 
 async def _run(session: Path, api_id: int, api_hash: str, out_dir: Path, cfg: FetchConfig) -> Summary:

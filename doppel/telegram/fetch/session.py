@@ -92,3 +92,10 @@ def secure_session(path: Path) -> None:
     for p in (path, path.with_name(path.name + "-journal")):
         if p.exists():
             os.chmod(p, 0o600)
+
+
+def make_client(session: Path, api_id: int, api_hash: str, cfg):
+    """The Telethon client on this session file (fetch and bot alike); `cfg`: the fetch section."""
+    from telethon import TelegramClient
+
+    return TelegramClient(str(session), api_id, api_hash, flood_sleep_threshold=cfg.flood_sleep_threshold)

@@ -1,6 +1,6 @@
 """The base model the LoRA is trained on -> models/base/, by `base.checkpoint_dir`:
 
-- `tiny`: a small litgpt model and BPE built here from the train split (doppel.model.tiny);
+- `tiny`: a small litgpt model and BPE built here from the train split (doppel.base.tiny);
 - the path of a litgpt checkpoint (what `litgpt download <repo>` writes): validated, never copied; models/base
   then holds only `base.json`, a pointer with a fingerprint of the checkpoint.
 """
@@ -16,7 +16,7 @@ from typing import Any, Callable
 from doppel import io
 from doppel.config import BaseConfig
 from doppel.model.checkpoint import fingerprint, resolve_checkpoint, validate_checkpoint
-from doppel.model.tiny import build_tiny
+from doppel.base.tiny import build_tiny
 
 
 def _stderr(line: str) -> None:

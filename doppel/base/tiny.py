@@ -6,7 +6,6 @@ language; the LoRA then learns the owner. Seeded and deterministic. Sized by `ba
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from doppel.config import TinyConfig
 from doppel.errors import InputError
 from doppel.prompt import OWNER_LABEL
+from doppel.training.schedule import ADAMW_BETAS, lr_lambda
 
 BOS, EOS = "<s>", "</s>"
 
@@ -98,13 +98,8 @@ def pretrain(model, docs: list[str], tokenizer, cfg: TinyConfig, log=print) -> d
         n_windows = 1
     data = torch.tensor(stream[: n_windows * seq + 1], dtype=torch.long)
     gen = torch.Generator().manual_seed(cfg.seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.pretrain_lr, betas=(0.9, 0.95), weight_decay=0.0)
-    warm = max(1, cfg.pretrain_warmup)
-
-    def lr_at(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.pretrain_lr, betas=ADAMW_BETAS, weight_decay=0.0)
+    lr_at = lr_lambda(cfg.pretrain_warmup, steps, "cosine", cfg.pretrain_min_lr_ratio)
 
     order = torch.randperm(n_windows, generator=gen)
     losses: list[float] = []
@@ -120,7 +115,8 @@ def pretrain(model, docs: list[str], tokenizer, cfg: TinyConfig, log=print) -> d
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if cfg.pretrain_grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.pretrain_grad_clip)
         opt.step()
         losses.append(loss.item())
         if (step + 1) % max(1, steps // 8) == 0 or step + 1 == steps:

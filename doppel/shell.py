@@ -37,6 +37,35 @@ def stage_parser(name: str, doc: str | None, *, input: tuple[str, str] | None = 
     return ap
 
 
+def add_twin_flags(ap: argparse.ArgumentParser, section: str, sampling: bool = False,
+                   no_adapter: bool = True) -> None:
+    """The flags of every command that loads the twin (chat, serve, bot, evaluate, export, quiz); each
+    defaults to the command's params section. `twin_flags(args)` turns them into config overrides."""
+    ap.add_argument("--base", type=Path, help="base checkpoint dir (default: the base stage's, base.checkpoint_dir)")
+    ap.add_argument("--adapter", help=f"LoRA adapter dir (default: {section}.adapter)")
+    if no_adapter:
+        ap.add_argument("--no-adapter", action="store_true", help="the base model alone")
+    if sampling:
+        ap.add_argument("--max-new-tokens", type=int,
+                        help=f"longest reply, in tokens (default: {section}.max_new_tokens)")
+        ap.add_argument("--temperature", type=float, help=f"0: greedy (default: {section}.temperature)")
+        ap.add_argument("--top-k", type=int, help=f"sample from the k likeliest tokens (default: {section}.top_k)")
+        ap.add_argument("--top-p", type=float, help=f"nucleus sampling share (default: {section}.top_p)")
+        ap.add_argument("--seed", type=int,
+                        help=f"reproducible replies: reply n uses seed + n (default: {section}.seed)")
+    ap.add_argument("--device", help=f"auto, cpu, cuda, cuda:1 ... (default: {section}.device)")
+    ap.add_argument("--precision", help=f"32-true, bf16-true, 16-true (default: {section}.precision; null: bf16 on "
+                                        "GPU, 32-true on CPU)")
+
+
+TWIN_KEYS = ("adapter", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "device", "precision")
+
+
+def twin_flags(args: argparse.Namespace) -> dict:
+    """The twin flags that were given, as overrides of the command's params section."""
+    return {k: getattr(args, k) for k in TWIN_KEYS if getattr(args, k, None) is not None}
+
+
 def stage_script(name: str, root: Path | None = None) -> Path:
     root = Path.cwd() if root is None else root
     script = root / "stages" / f"{name}.py"

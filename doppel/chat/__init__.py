@@ -1,0 +1,1 @@
+"""`doppel chat`: talk to the twin in the terminal (command.py)."""
