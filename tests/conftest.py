@@ -180,3 +180,25 @@ def bundled_sample() -> Path:
     if not path.exists():
         pytest.fail("data/sample/result.json is missing: regenerate it with `doppel sample -o data/sample`")
     return path
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread: the tiny model gains nothing from more, and the shared CPU stays steady."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_twin(tmp_path_factory):
+    """(base checkpoint, LoRA adapter): a tiny random litgpt model (support/twin.py), shared by the tests that
+    talk to a twin. Read-only: a test that damages a checkpoint copies it first."""
+    from support import twin as F
+
+    root = tmp_path_factory.mktemp("tiny_twin")
+    ck = F.make_checkpoint(root / "base")
+    return ck, F.make_adapter(ck, root / "adapter")

@@ -14,7 +14,7 @@ from doppel.sample import words as tables
 from doppel.sample.dates import export_date
 from doppel.sample.templates import fill
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
 N, SEED = 4000, 11
 

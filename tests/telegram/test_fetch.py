@@ -36,7 +36,7 @@ from doppel.telegram.fetch import media as fetch_media
 from doppel.telegram.fetch import session as fetch_session
 from tests.conftest import ROOT, cfg
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ME = types.User(id=42, is_self=True, first_name="Me", last_name="Owner")
 ALICE = types.User(id=1001, first_name="Alice", last_name="Smith")
 BOB = types.User(id=1002, first_name="Bob")

@@ -1,6 +1,6 @@
 """`doppel export`: every format loads in its runtime and is the twin (same logits, same prompt, same replies).
 
-Offline and on CPU: a tiny 2-layer Llama-shaped base + random LoRA (tests/twin_fixtures.py), plus small
+Offline and on CPU: a tiny 2-layer Llama-shaped base + random LoRA (tests/support/twin.py), plus small
 variants for the other mapped layouts (GQA + Llama 3 RoPE, Qwen2 biases with tied embeddings, Qwen3 q/k norms).
 The transformers/peft checks need the `export` extra (`pip install -e '.[export]'`).
 """
@@ -16,10 +16,10 @@ import yaml
 from doppel.cli import main as doppel_main
 from doppel.export.template import chat_template, render
 from doppel.prompt import STOP_STRINGS, apply, cut_at_stop, render_context
-import twin_fixtures as F
-from twin_fixtures import SYSTEM, make_adapter, make_checkpoint, make_rows
+from support import twin as F
+from support.twin import SYSTEM, make_adapter, make_checkpoint, make_rows
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "params.yaml"
 FP32_TOL = 1e-4  # |logit| differences between two fp32 implementations of the same weights
 

@@ -27,7 +27,7 @@ import yaml
 from telethon import errors
 from telethon.tl import types
 
-import twin_fixtures as F
+from support import twin as F
 from conftest import cfg
 from doppel import cli
 from doppel.chat import command as chat
@@ -39,7 +39,7 @@ from doppel.bot.responder import Responder
 from doppel.model.conversation import Conversation
 from doppel.telegram.fetch.fetcher import Stop
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLING = {"max_new_tokens": 12, "temperature": 0.9, "top_k": 40, "top_p": 0.95, "seed": 3}
 CONTEXT_TOKENS = 384  # build.context_tokens: the bot's budget when bot.context_tokens is null
 ME = types.User(id=1000, is_self=True, first_name="Owner", username="owner")
@@ -50,27 +50,17 @@ SERVICE = types.User(id=777000, first_name="Telegram")
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=timezone(timedelta(hours=3)))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory, tiny_twin):
     root = tmp_path_factory.mktemp("bot")
-    ck = F.make_checkpoint(root / "base")
-    ad = F.make_adapter(ck, root / "adapter")
-    values = yaml.safe_load((REPO / "params.yaml").read_text())
-    values["build"]["system_prompt"] = F.SYSTEM
-    values["chat"].update(SAMPLING, adapter=str(ad), device="cpu")
-    values["bot"].update(SAMPLING, adapter=str(ad), device="cpu", log=str(root / "logs" / "bot.jsonl"))
-    values["serve"].update({k: v for k, v in SAMPLING.items() if k != "seed"}, adapter=str(ad), port=0, threads=1,
-                           device="cpu")
-    params = root / "params.yaml"
-    params.write_text(yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
+    ck, ad = tiny_twin
+    serve = {k: v for k, v in SAMPLING.items() if k != "seed"}
+    params = F.write_params(root / "params.yaml", chat={**SAMPLING, "adapter": str(ad), "device": "cpu"},
+                            bot={**SAMPLING, "adapter": str(ad), "device": "cpu", "log": str(root / "logs" / "bot.jsonl")},
+                            serve={**serve, "adapter": str(ad), "port": 0, "threads": 1, "device": "cpu"})
     return ck, ad, params
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from doppel.bench import command as bench
-from doppel.bench.train import synthetic_rows
+from doppel.sample.rows import synthetic_rows
 
 
 def test_synthetic_rows_look_like_the_dataset():

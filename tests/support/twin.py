@@ -125,3 +125,14 @@ def sampling(max_new_tokens: int = 24, temperature: float = 0.0, top_k: int | No
              seed: int | None = None) -> Sampling:
     """Sampling settings for a test (greedy unless told otherwise)."""
     return Sampling(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+
+
+def write_params(path: Path, **sections: dict) -> Path:
+    """The project's params.yaml with build.system_prompt = SYSTEM and `sections`' keys replaced, at `path`."""
+    root = Path(__file__).resolve().parents[2]
+    values = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    values["build"]["system_prompt"] = SYSTEM
+    for name, keys in sections.items():
+        values[name].update(keys)
+    path.write_text(yaml.safe_dump(values, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path

@@ -7,7 +7,7 @@ import runpy
 import pytest
 import yaml
 
-import twin_fixtures as F
+from support import twin as F
 from conftest import ROOT
 from doppel.cli import main as doppel_main
 from doppel.errors import InputError

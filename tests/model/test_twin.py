@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-import twin_fixtures as F
+from support import twin as F
 from doppel.errors import InputError
 from doppel.model import load as load_mod
 from doppel.model import sampling
@@ -15,20 +15,12 @@ from doppel.model.load import load
 from doppel.prompt import STOP_STRINGS, cut_at_stop, prompt_and_response
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the tiny model gains nothing from more, and the shared CPU stays steady."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory):
-    root = tmp_path_factory.mktemp("twin")
-    ck = F.make_checkpoint(root / "base")
-    ad = F.make_adapter(ck, root / "adapter")
+def assets(tiny_twin):
+    ck, ad = tiny_twin
     rows = F.make_rows(6, seed=5)
     return SimpleNamespace(ck=ck, ad=ad, rows=rows, base=load(ck, device="cpu"),
                            tuned=load(ck, ad, device="cpu"))

@@ -15,7 +15,7 @@ import yaml
 
 from conftest import cfg
 from doppel import config, io
-from doppel.bench.train import write_dataset
+from doppel.sample.rows import write_dataset
 from doppel.errors import InputError
 from doppel.base.prepare import prepare
 from doppel.model.encode import Example, encode_row
@@ -28,7 +28,7 @@ from doppel.training.packed import PackedLM, batch_loss, forward
 from doppel.training.report import quiet
 from doppel.training.state import load_state, run_key, save_state
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = {"vocab_size": 512, "n_layer": 2, "n_embd": 64, "n_head": 4, "intermediate_size": 128,
         "block_size": 256, "pretrain_steps": 3, "pretrain_seq": 64, "pretrain_batch": 2, "seed": 5}
 FAST = {"lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "max_seq_length": 128, "batch_size": 2,

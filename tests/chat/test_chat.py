@@ -11,33 +11,22 @@ import pytest
 import torch
 import yaml
 
-import twin_fixtures as F
+from support import twin as F
 from doppel.chat import command as chat
 from doppel.model.conversation import Conversation
 from doppel.errors import InputError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the tiny model gains nothing from more, and the shared CPU stays steady."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp("chat")
-    ck = F.make_checkpoint(root / "base")
-    ad = F.make_adapter(ck, root / "adapter")
-    params = root / "params.yaml"
-    values = yaml.safe_load((REPO / "params.yaml").read_text())
-    values["build"]["system_prompt"] = F.SYSTEM
-    values["chat"].update({"max_new_tokens": 12, "temperature": 0.9, "top_k": 40, "top_p": 0.95, "seed": 3})
-    params.write_text(yaml.safe_dump(values, allow_unicode=True))
+def setup(tmp_path_factory, tiny_twin):
+    ck, ad = tiny_twin
+    params = F.write_params(tmp_path_factory.mktemp("chat") / "params.yaml",
+                            chat={"max_new_tokens": 12, "temperature": 0.9, "top_k": 40, "top_p": 0.95, "seed": 3})
     return ck, ad, params
 
 

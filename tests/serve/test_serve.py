@@ -20,11 +20,11 @@ import openai
 import pytest
 import yaml
 
-import twin_fixtures as F
+from support import twin as F
 from doppel.chat import command as chat
 from doppel.model.conversation import Conversation
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KEY = "test-key-123"
 SAMPLING = {"max_new_tokens": 12, "temperature": 0.9, "top_k": 40, "top_p": 0.95}
 START_TIMEOUT_S = 90

@@ -10,7 +10,7 @@ import torch
 
 from conftest import ROOT, cfg
 from doppel import config
-from doppel.bench.train import write_dataset
+from doppel.sample.rows import write_dataset
 from doppel.cli import main as doppel_main
 from doppel.errors import InputError
 from doppel.base import tiny
