@@ -128,7 +128,7 @@ def percentiles(values: pl.Series) -> dict[str, int]:
     return {**q, "max": int(values.max())}
 
 
-def build(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+def run(cfg: BuildConfig, turns: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Turns -> (train rows, val rows, report)."""
     Turn.validate(turns)
     check_roles(turns)

@@ -109,8 +109,8 @@ def _read_file(source: Source, out: _Spiller, pool: ThreadPoolExecutor) -> None:
     out.end_file()
 
 
-def scan_exports(paths: list[Path], spill: Path, cfg: IngestConfig,
-                 tally: Tally | None = None) -> tuple[pl.LazyFrame, dict]:
+def run(cfg: IngestConfig, paths: list[Path], spill: Path,
+        tally: Tally | None = None) -> tuple[pl.LazyFrame, dict]:
     """Exports -> (the validated message table as a LazyFrame over batches spilled to `spill`, report).
 
     Every SPILL_ROWS messages read are finished (times, kinds, drop reasons), validated and written to
@@ -128,7 +128,7 @@ def scan_exports(paths: list[Path], spill: Path, cfg: IngestConfig,
 def read_exports(paths: list[Path], cfg: IngestConfig, tally: Tally | None = None) -> tuple[pl.DataFrame, dict]:
     """Exports -> (validated message table, accounting report), in memory."""
     with tempfile.TemporaryDirectory(prefix="doppel-ingest-") as spill:
-        messages, report = scan_exports(paths, Path(spill), cfg, tally)
+        messages, report = run(cfg, paths, Path(spill), tally)
         return Message.validate(messages.collect()), report
 
 

@@ -43,7 +43,7 @@ def turns(with_sessions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def segment(messages: pl.DataFrame, cfg: SegmentConfig) -> tuple[pl.DataFrame, dict]:
+def run(cfg: SegmentConfig, messages: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
     """Messages (kept ones: drop_reason null) -> (validated turns, report)."""
     if "drop_reason" not in messages.columns:
         messages = messages.with_columns(drop_reason=pl.lit(None, pl.String))

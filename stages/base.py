@@ -6,8 +6,8 @@ a litgpt checkpoint path is validated and pointed to (models/base/base.json), ne
 import sys
 
 from doppel import config, io
+from doppel.base import prepare
 from doppel.shell import script_main, stage_parser
-from doppel.base.prepare import prepare, summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,8 +15,8 @@ def main(argv: list[str] | None = None) -> int:
                         output=("models/base", "base checkpoint folder")).parse_args(argv)
     cfg = config.load("base", args.params)
     rows = io.read_rows(args.input / "train.json") if cfg.is_tiny else None
-    info = prepare(cfg, rows, args.output)
-    print(summary(info, args.output), file=sys.stderr)
+    info = prepare.run(cfg, rows, args.output)
+    print(prepare.summary(info, args.output), file=sys.stderr)
     return 0
 
 

@@ -6,8 +6,7 @@ is refused (exit 2) before anything trains; fewer train rows than `build.min_tra
 """
 import sys
 
-from doppel import config, io
-from doppel.build import ROW_KEYS, build, summary
+from doppel import build, config, io
 from doppel.shell import script_main, stage_parser
 from doppel.schemas import Turn
 
@@ -18,11 +17,11 @@ def main(argv: list[str] | None = None) -> int:
                         report="reports/dataset.json").parse_args(argv)
     cfg = config.load("build", args.params)
     turns = io.read_table(args.input, list(Turn.to_schema().columns), Turn)
-    train, val, report = build(turns, cfg)
-    io.write_rows(train, args.output / "train.json", ROW_KEYS)
-    io.write_rows(val, args.output / "val.json", ROW_KEYS)
+    train, val, report = build.run(cfg, turns)
+    io.write_rows(train, args.output / "train.json", build.ROW_KEYS)
+    io.write_rows(val, args.output / "val.json", build.ROW_KEYS)
     io.write_json(args.report, report)
-    print(summary(report, cfg), file=sys.stderr)
+    print(build.summary(report, cfg), file=sys.stderr)
     return 0
 
 

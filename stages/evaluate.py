@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 from doppel import config, io
-from doppel.shell import add_twin_flags, script_main, stage_parser, twin_flags
 from doppel.errors import InputError
+from doppel.evaluation import evaluate
 from doppel.evaluation.plots import write_style_plots
-from doppel.evaluation.report import headline, summary, write_samples
-from doppel.evaluation.run import evaluate
+from doppel.evaluation.report import headline, write_samples
 from doppel.model.checkpoint import find_base, validate_adapter
+from doppel.shell import add_twin_flags, script_main, stage_parser, twin_flags
 
 
 def parse_args(argv: list[str] | None):
@@ -42,14 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     train, val = io.read_rows(args.input / "train.json"), io.read_rows(args.input / "val.json")
     if not val:
         raise InputError(args.input / "val.json", "the val split is empty: nothing to evaluate")
-    result = evaluate(base, adapter, train, val, cfg)
+    result = evaluate.run(cfg, base, adapter, train, val)
     details = {**result.metrics, "train_rows": len(train)}
     io.write_json(args.report, details)
     io.write_json(args.output, headline(details))
     write_style_plots(args.plots, [r["output"] for r in result.gen_rows], result.base, result.tuned, result.profiles,
                       result.phrases)
     write_samples(args.samples, result.gen_rows, result.base, result.tuned, result.phrases, cfg.samples)
-    print(summary(details, result.profiles, result.phrases, time.perf_counter() - started, result.timings,
+    print(evaluate.summary(details, result.profiles, result.phrases, time.perf_counter() - started, result.timings,
                   f"{args.output}, {args.report}, {args.plots}/", args.samples), file=sys.stderr)
     return 0
 

@@ -10,10 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from doppel import config, io
-from doppel.shell import script_main, stage_parser
+from doppel import config, ingest, io
 from doppel.errors import InputError
-from doppel.ingest import scan_exports, summary
+from doppel.shell import script_main, stage_parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,10 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(args.output, "is a folder: --output names the .parquet file to write")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".ingest-", dir=args.output.parent) as spill:
-        messages, report = scan_exports(args.input or [Path(cfg.input)], Path(spill), cfg)
+        messages, report = ingest.run(cfg, args.input or [Path(cfg.input)], Path(spill))
         io.write_parquet(messages, args.output)
     io.write_json(args.report, report)
-    print(summary(report, time.perf_counter() - start), file=sys.stderr)
+    print(ingest.summary(report, time.perf_counter() - start), file=sys.stderr)
     return 0
 
 

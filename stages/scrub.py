@@ -9,7 +9,7 @@ import time
 
 from doppel import config, io
 from doppel.shell import script_main, stage_parser
-from doppel.redact.scrub import COLUMNS_READ, scrub_frame, summary
+from doppel.redact import scrub
 from doppel.schemas import Message
 
 
@@ -19,11 +19,11 @@ def main(argv: list[str] | None = None) -> int:
                         report="reports/scrub.json").parse_args(argv)
     cfg = config.load("scrub", args.params)
     start = time.perf_counter()
-    messages = io.read_table(args.input, COLUMNS_READ, Message)
-    clean, report = scrub_frame(messages, cfg)
+    messages = io.read_table(args.input, scrub.COLUMNS_READ, Message)
+    clean, report = scrub.run(cfg, messages)
     io.write_parquet(clean, args.output)
     io.write_json(args.report, report)
-    print(f"{summary(report)} in {time.perf_counter() - start:.2f}s -> {args.output}", file=sys.stderr)
+    print(f"{scrub.summary(report)} in {time.perf_counter() - start:.2f}s -> {args.output}", file=sys.stderr)
     return 0
 
 

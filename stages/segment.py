@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from doppel import config, io
+from doppel import segment
 from doppel.activity import write_activity_plots
-from doppel.shell import script_main, stage_parser
 from doppel.schemas import Message
-from doppel.segment import COLUMNS_READ, segment, summary
+from doppel.shell import script_main, stage_parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,12 +21,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="activity plots' data: hours.json, weekdays.json, sessions.json (default: plots/activity)")
     args = ap.parse_args(argv)
     cfg = config.load("segment", args.params)
-    messages = io.read_table(args.input, COLUMNS_READ, Message)
-    turns, report = segment(messages, cfg)
+    messages = io.read_table(args.input, segment.COLUMNS_READ, Message)
+    turns, report = segment.run(cfg, messages)
     io.write_parquet(turns, args.output)
     io.write_json(args.report, report)
     write_activity_plots(args.plots, messages, turns, cfg.time_zone)
-    print(summary(report), file=sys.stderr)
+    print(segment.summary(report), file=sys.stderr)
     return 0
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from doppel import config, io
 from doppel.model.checkpoint import find_base
 from doppel.shell import script_main, stage_parser
-from doppel.training.loop import Dirs, train
-from doppel.training.report import render_summary
+from doppel.training import loop
 
 
 def parser():
@@ -35,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     train_file, val_file = args.input / "train.json", args.input / "val.json"
     train_rows = io.read_rows(train_file)
     val_rows = io.read_rows(val_file) if val_file.is_file() else []
-    summary = train(cfg, base, train_file, train_rows, val_rows, Dirs(args.output, args.state, args.live, args.speed))
-    if summary is not None:  # None on the other ranks of a multi-device run
-        print(render_summary(summary, args.output), file=sys.stderr)
+    dirs = loop.Dirs(args.output, args.state, args.live, args.speed)
+    result = loop.run(cfg, base, train_file, train_rows, val_rows, dirs)
+    if result is not None:  # None on the other ranks of a multi-device run
+        print(loop.summary(result, args.output), file=sys.stderr)
     return 0
 
 

@@ -8,10 +8,12 @@ import polars as pl
 import pytest
 
 from conftest import cfg
-from doppel.build import build, check_val, fit_line, instruction_rows, percentiles, split_by_time, summary, warnings
+from doppel import build
+from doppel.build import check_val, fit_line, instruction_rows, percentiles, split_by_time, summary, warnings
 from doppel.errors import InputError
 from doppel.schemas import Turn
-from doppel.segment import segment, sessions
+from doppel import segment
+from doppel.segment import sessions
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 ME, AL, BO = "user1", "user2", "user3"
@@ -44,7 +46,7 @@ def test_a_run_of_one_sender_is_cut_at_the_session_boundary():
         (7, 120 + 25 * H, ME, "o2"),                  # 25 h later: a new session, though the same sender
         (7, 121 + 25 * H, AL, "a3"),
     ])
-    turns, report = segment(msgs, cfg("segment", session_gap_hours=24))
+    turns, report = segment.run(cfg("segment", session_gap_hours=24), msgs)
     assert turn_rows(turns) == [
         (7, 0, 0, False, "a1\na2", 2, 0, 60),
         (7, 0, 1, True, "o1", 1, 120, 120),
@@ -68,7 +70,7 @@ def test_sessions_are_numbered_per_chat_and_dropped_messages_are_left_out():
         (2, 100, AL, "x"), (1, 0, AL, "p"), (1, 30, ME, "q"), (2, 110, ME, "y"),
         (1, 40, ME, "fwd", "forwarded"), (1, 50, AL, "r"),
     ])
-    turns, report = segment(msgs, cfg("segment"))
+    turns, report = segment.run(cfg("segment"), msgs)
     assert turn_rows(turns) == [
         (1, 0, 0, False, "p", 1, 0, 0), (1, 0, 1, True, "q", 1, 30, 30), (1, 0, 2, False, "r", 1, 50, 50),
         (2, 0, 0, False, "x", 1, 100, 100), (2, 0, 1, True, "y", 1, 110, 110),
@@ -78,13 +80,13 @@ def test_sessions_are_numbered_per_chat_and_dropped_messages_are_left_out():
 
 def test_sessions_without_the_owner_are_dropped_and_counted():
     msgs = messages([(1, 0, AL, "a"), (1, 5, ME, "b"), (3, 0, AL, "c"), (3, 9, BO, "d"), (3, 10, AL, "e")])
-    turns, report = segment(msgs, cfg("segment"))
+    turns, report = segment.run(cfg("segment"), msgs)
     assert turns["chat_id"].to_list() == [1, 1]
     assert report["sessions"] == 2
     assert report["sessions_dropped"] == {"session_without_owner": 1}
     assert report["messages_dropped"] == {"session_without_owner": 3}
     assert report["messages_out"] == 2 and report["turns"] == 2 and report["owner_turns"] == 1
-    kept, report = segment(msgs, cfg("segment", drop_sessions_without_owner=False))
+    kept, report = segment.run(cfg("segment", drop_sessions_without_owner=False), msgs)
     assert kept["chat_id"].to_list() == [1, 1, 3, 3, 3]
     assert report["messages_dropped"] == {"session_without_owner": 0} and report["messages_out"] == 5
     assert report["sessions_dropped"] == {"session_without_owner": 1}
@@ -92,7 +94,7 @@ def test_sessions_without_the_owner_are_dropped_and_counted():
 
 def test_a_table_without_drop_reason_counts_as_all_kept():
     msgs = messages([(1, 0, AL, "a"), (1, 5, ME, "b")]).drop("drop_reason")
-    turns, report = segment(msgs, cfg("segment"))
+    turns, report = segment.run(cfg("segment"), msgs)
     assert turns["text"].to_list() == ["a", "b"] and report["messages_in"] == 2
 
 
@@ -208,7 +210,7 @@ def test_split_puts_the_latest_sessions_in_val():
 
 def test_build_report_and_refusals():
     turns = turns_table(CONVERSATION)
-    train, val, report = build(turns, cfg("build", system_prompt="", val_share=0.3))
+    train, val, report = build.run(cfg("build", system_prompt="", val_share=0.3), turns)
     assert report["rows"] == {"train": 3, "val": 1} and report["sessions"] == {"train": 2, "val": 1}
     assert report["owner_turns"] == 5 and report["owner_share"] == round(5 / 9, 4)
     assert report["dropped"] == {"no_context": 1, "output_too_long": 0, "duplicate": 0}
@@ -217,14 +219,14 @@ def test_build_report_and_refusals():
     assert percentiles(pl.Series([], dtype=pl.Int64)) == {"p50": 0, "p90": 0, "p99": 0, "max": 0}
     owners_only = turns_table([(1, 0, 0, True, "a", 0), (1, 0, 1, True, "b", 1)])
     with pytest.raises(InputError) as err:
-        build(owners_only, cfg("build"))
+        build.run(cfg("build"), owners_only)
     assert str(err.value) == ("turns: every turn is the owner's: the owner flag looks swapped or unset "
                               "(check ingest.owner_id and that your chats have other speakers)")
     assert report["tokens_approx"] == {"p50": 8, "p90": 12, "p99": 12, "max": 12}  # of 5, 6, 8, 12
     assert report["output_tokens_approx"] == {"p50": 2, "p90": 2, "p99": 2, "max": 2}  # of 1, 1, 2, 2
     no_context = turns_table([(1, 0, 0, True, "a", 0), (1, 0, 1, False, "b", 1)])
     with pytest.raises(InputError) as err:
-        build(no_context, cfg("build"))
+        build.run(cfg("build"), no_context)
     assert str(err.value) == (
         "turns: no training rows: no owner turn has context (are there conversations with the owner replying to "
         "someone? a group-only export needs its chat types in ingest.chat_types, e.g. private_group; see the "
@@ -232,7 +234,7 @@ def test_build_report_and_refusals():
     leaky = turns_table([(1, 0, 0, False, "call me", 0), (1, 0, 1, True, "+7 912 345 67 89", 1),
                          (2, 0, 0, False, "hi", 0), (2, 0, 1, True, "hey", 1)])
     with pytest.raises(InputError) as err:
-        build(leaky, cfg("build"))
+        build.run(cfg("build"), leaky)
     assert str(err.value) == "dataset: 1 row(s) fail the instruction schema: ['no_unredacted_pii']"
 
 
@@ -240,7 +242,7 @@ def test_an_empty_val_split_is_refused_naming_rows_and_sessions():
     one_session = turns_table([(1, 0, 0, False, "q", 0), (1, 0, 1, True, "a", 1), (1, 0, 2, False, "q2", 2),
                                (1, 0, 3, True, "b", 3)])
     with pytest.raises(InputError) as err:
-        build(one_session, cfg("build", system_prompt="", val_share=0.5))
+        build.run(cfg("build", system_prompt="", val_share=0.5), one_session)
     assert str(err.value) == (
         "turns: the val split is empty: 2 training row(s) in 1 session(s), and val takes whole sessions (the "
         "latest), so it needs at least 2; export more history, or lower segment.session_gap_hours to cut it into "
@@ -253,7 +255,7 @@ def test_an_empty_val_split_is_refused_naming_rows_and_sessions():
 
 def test_few_train_rows_warn_and_the_summary_shows_everything():
     turns = turns_table(CONVERSATION)
-    train, val, report = build(turns, cfg("build", system_prompt="", val_share=0.3))
+    train, val, report = build.run(cfg("build", system_prompt="", val_share=0.3), turns)
     assert warnings(report, cfg("build", min_train_rows_warning=3)) == []      # 3 rows: not fewer than 3
     assert warnings(report, cfg("build", min_train_rows_warning=4)) == [
         "only 3 train rows (fewer than build.min_train_rows_warning: 4): the model will memorise them rather than "
@@ -263,7 +265,7 @@ def test_few_train_rows_warn_and_the_summary_shows_everything():
         warnings(report, cfg("build", min_train_rows_warning=5000))[0]
     report["rows"]["train"] = 3
     two_val_rows = turns_table(CONVERSATION + [(5, 1, 3, False, "and?", 2003), (5, 1, 4, True, "done", 2004)])
-    _, val, two = build(two_val_rows, cfg("build", system_prompt="", val_share=0.3))
+    _, val, two = build.run(cfg("build", system_prompt="", val_share=0.3), two_val_rows)
     assert two["rows"]["val"] == 2 and two["sessions"]["val"] == 1 and val["output"].to_list() == ["yes", "done"]
     assert summary(report) == (
         "build: 3 train rows / 1 val rows (2 / 1 sessions), owner share 56%\n"
@@ -286,33 +288,33 @@ def test_messages_are_read_in_time_order_then_by_id():
     msgs = msgs.with_columns(message_id=pl.Series([1, 9, 4, 3]))
     got = sessions(msgs, 24)
     assert got["text"].to_list() == ["first", "second-a", "second-b", "third"]
-    turns, _ = segment(msgs, cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), msgs)
     assert turns["text"].to_list() == ["first\nsecond-a", "second-b\nthird"]
 
 
 def test_many_turns_keep_their_order_and_the_table_is_sorted():
     rows = [(c, 60 * i, ME if i % 2 else AL, f"{c}-{i}") for c in (3, 1, 2) for i in range(300)]
-    turns, report = segment(messages(rows), cfg("segment"))
+    turns, report = segment.run(cfg("segment"), messages(rows))
     assert turns.select("chat_id", "turn_index").rows() == [(c, i) for c in (1, 2, 3) for i in range(300)]
     assert turns["text"].to_list() == [f"{c}-{i}" for c in (1, 2, 3) for i in range(300)]
     assert report["messages_per_turn_mean"] == 1.0
 
 
 def test_report_of_nothing_kept_and_a_rounded_mean():
-    turns, report = segment(messages([(1, 0, AL, "a"), (1, 5, BO, "b")]), cfg("segment"))
+    turns, report = segment.run(cfg("segment"), messages([(1, 0, AL, "a"), (1, 5, BO, "b")]))
     assert turns.height == 0
     assert (report["messages_out"], report["turns"], report["owner_turns"]) == (0, 0, 0)
     assert report["messages_per_turn_mean"] == 0.0
     # 7 messages in 3 turns: 2.333 (three decimals)
-    _, report = segment(messages([(1, 0, AL, "a"), (1, 1, AL, "b"), (1, 2, AL, "c"), (1, 3, ME, "d"),
-                                  (1, 4, ME, "e"), (1, 5, AL, "f"), (1, 6, AL, "g")]), cfg("segment"))
+    _, report = segment.run(cfg("segment"), messages([(1, 0, AL, "a"), (1, 1, AL, "b"), (1, 2, AL, "c"), (1, 3, ME, "d"),
+                                  (1, 4, ME, "e"), (1, 5, AL, "f"), (1, 6, AL, "g")]))
     assert report["messages_per_turn_mean"] == 2.333
 
 
 def test_segment_summary():
     from doppel.segment import summary
 
-    _, report = segment(messages([(1, 0, AL, "a"), (1, 5, ME, "b"), (2, 0, AL, "c")]), cfg("segment"))
+    _, report = segment.run(cfg("segment"), messages([(1, 0, AL, "a"), (1, 5, ME, "b"), (2, 0, AL, "c")]))
     assert summary(report) == (
         "segment: 3 messages -> 2 sessions -> 2 turns (1 by the owner, 1.0 messages per turn)\n"
         "  dropped: 1 sessions without the owner (1 messages)")

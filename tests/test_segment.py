@@ -10,11 +10,11 @@ import pytest
 
 from conftest import ROOT, cfg
 from doppel import cli
-from doppel.build import build, instruction_rows, split_by_time
+from doppel import build, segment
+from doppel.build import instruction_rows, split_by_time
 from doppel.errors import InputError
 from doppel.prompt import approx_tokens
 from doppel.schemas import InstructionRow, Message, Turn
-from doppel.segment import segment
 
 T0 = datetime(2026, 3, 1, 23, 50, tzinfo=timezone.utc)
 
@@ -39,7 +39,7 @@ def test_sessions_across_midnight_and_days():
         (1, 20 + 2 * DAY + 3, True, "a day and 3 minutes later"),             # > 24 h: new session
         (2, 5, False, "other chat"), (2, 6, True, "reply"),
     ])
-    turns, report = segment(msgs, cfg("segment", session_gap_hours=24))
+    turns, report = segment.run(cfg("segment", session_gap_hours=24), msgs)
     sessions = {t: s for t, s in zip(turns["text"], turns["session_id"])}
     assert sessions["before midnight"] == sessions["after midnight"] == sessions["exactly a day later"] == 0
     assert sessions["a day and 3 minutes later"] == 1
@@ -48,7 +48,7 @@ def test_sessions_across_midnight_and_days():
 
 def test_gap_param_and_sessions_without_owner_dropped():
     msgs = messages([(1, 0, False, "hi"), (1, 1, True, "hey"), (1, 200, False, "anyone?"), (1, 201, False, "hello?")])
-    turns, report = segment(msgs, cfg("segment", session_gap_hours=1))
+    turns, report = segment.run(cfg("segment", session_gap_hours=1), msgs)
     assert turns["text"].to_list() == ["hi", "hey"]
     assert report["sessions_dropped"]["session_without_owner"] == 1
     assert report["messages_dropped"]["session_without_owner"] == 2
@@ -58,7 +58,7 @@ def test_gap_param_and_sessions_without_owner_dropped():
 def test_consecutive_messages_of_one_sender_merge():
     msgs = messages([(1, 0, False, "hi"), (1, 1, False, "you there?"), (1, 2, True, "yes"), (1, 3, True, "what"),
                      (1, 4, True, "?"), (1, 5, False, "ok")])
-    turns, _ = segment(msgs, cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), msgs)
     assert turns.select("turn_index", "is_owner", "text", "n_messages").rows() == [
         (0, False, "hi\nyou there?", 2), (1, True, "yes\nwhat\n?", 3), (2, False, "ok", 1)]
     assert turns["ts_start"][1] == T0 + timedelta(minutes=2) and turns["ts_end"][1] == T0 + timedelta(minutes=4)
@@ -68,12 +68,12 @@ def test_dropped_messages_do_not_enter_turns():
     msgs = messages([(1, 0, False, "hi"), (1, 1, True, "hey")]).with_columns(
         drop_reason=pl.Series([None, "forwarded"]))
     with pytest.raises(InputError, match="no training rows"):  # the only owner message was dropped
-        build(segment(msgs, cfg("segment"))[0], cfg("build"))
+        build.run(cfg("build"), segment.run(cfg("segment"), msgs)[0])
 
 
 def test_context_trimmed_from_the_oldest_side_and_reply_kept():
     lines = [(1, i, i % 2 == 1, f"message number {i} " + "x" * 20) for i in range(20)]
-    turns, _ = segment(messages(lines), cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), messages(lines))
     rows, dropped = instruction_rows(turns, cfg("build", context_tokens=40, system_prompt="SYS"))
     assert dropped["no_context"] == 0
     last = rows.row(-1, named=True)
@@ -85,7 +85,7 @@ def test_context_trimmed_from_the_oldest_side_and_reply_kept():
 
 def test_one_huge_context_turn_keeps_its_end():
     huge = "start " + "word " * 500 + "THE END"
-    turns, _ = segment(messages([(1, 0, False, huge), (1, 1, True, "ok")]), cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), messages([(1, 0, False, huge), (1, 1, True, "ok")]))
     rows, _ = instruction_rows(turns, cfg("build", context_tokens=50, system_prompt=""))
     assert rows["instruction"][0].endswith("THE END") and approx_tokens(rows["instruction"][0]) <= 50
     assert rows["instruction"][0].startswith("Them: ")
@@ -93,7 +93,7 @@ def test_one_huge_context_turn_keeps_its_end():
 
 def test_huge_multibyte_context_turn_fits_the_budget():
     text = "a" * 2000 + "я" * 400 + " конец"
-    turns, _ = segment(messages([(1, 0, False, text), (1, 1, True, "ok")]), cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), messages([(1, 0, False, text), (1, 1, True, "ok")]))
     rows, _ = instruction_rows(turns, cfg("build", context_tokens=384, system_prompt="SYS"))
     inst = rows["instruction"][0]
     assert inst.startswith("SYS\nThem: ") and inst.endswith("я конец") and approx_tokens(inst) <= 384
@@ -103,7 +103,7 @@ def test_huge_multibyte_context_turn_fits_the_budget():
 def test_long_outputs_and_duplicates_are_dropped_and_counted():
     msgs = messages([(1, 0, False, "hi"), (1, 1, True, "long " * 300), (1, 2, False, "hi"), (1, 3, True, "ok"),
                      (2, 0, False, "hi"), (2, 1, True, "ok")])
-    turns, _ = segment(msgs, cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), msgs)
     rows, dropped = instruction_rows(turns, cfg("build", max_output_tokens=100, context_tokens=3, system_prompt=""))
     assert dropped == {"no_context": 0, "output_too_long": 1, "duplicate": 1}
     assert rows.height == 1
@@ -124,7 +124,7 @@ def test_split_by_time_has_no_leakage():
     for chat in range(3):
         for day in range(10):
             rows += [(chat, day * 2 * DAY + chat, False, f"q{chat}-{day}"), (chat, day * 2 * DAY + chat + 1, True, "a")]
-    turns, _ = segment(messages(rows), cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), messages(rows))
     built, _ = instruction_rows(turns, cfg("build", system_prompt=""))
     train, val = split_by_time(built, turns, 0.2)
     assert train.height + val.height == built.height and val.height == 6
@@ -137,8 +137,8 @@ def test_split_by_time_has_no_leakage():
 
 def test_first_rows_of_the_dataset_get_their_whole_context():
     # regression: token sums were unsigned, so `cum - budget` wrapped for the first rows of a dataset
-    turns, _ = segment(messages([(1, 0, False, "hi there"), (1, 1, True, "hello"), (1, 2, False, "how are you"),
-                                 (1, 3, True, "fine")]), cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), messages([(1, 0, False, "hi there"), (1, 1, True, "hello"), (1, 2, False, "how are you"),
+                                 (1, 3, True, "fine")]))
     rows, _ = instruction_rows(turns, cfg("build", system_prompt="SYS"))
     assert rows["instruction"].to_list() == ["SYS\nThem: hi there", "SYS\nThem: hi there\nMe: hello\nThem: how are you"]
 
@@ -150,13 +150,13 @@ def two_sessions(chat_id: int = 1) -> pl.DataFrame:
 
 
 def test_build_report_and_role_swap(tmp_path):
-    turns, _ = segment(two_sessions(), cfg("segment"))
-    train, val, report = build(turns, cfg("build", val_share=0.5))
+    turns, _ = segment.run(cfg("segment"), two_sessions())
+    train, val, report = build.run(cfg("build", val_share=0.5), turns)
     assert report["rows"] == {"train": 5, "val": 5} and report["owner_share"] == 0.5
     assert report["sessions"] == {"train": 1, "val": 1}
     swapped = turns.with_columns(is_owner=pl.lit(True))
     with pytest.raises(InputError, match="owner flag"):
-        build(swapped, cfg("build"))
+        build.run(cfg("build"), swapped)
 
 
 @pytest.mark.parametrize("bad,check", [
@@ -179,13 +179,13 @@ def test_instruction_schema_rejects_duplicates():
 
 
 def test_turn_schema_rejects_empty_text():
-    turns, _ = segment(messages([(1, 0, False, "hi"), (1, 1, True, "hey")]), cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), messages([(1, 0, False, "hi"), (1, 1, True, "hey")]))
     with pytest.raises(pandera.errors.SchemaError):
         Turn.validate(turns.with_columns(text=pl.lit("")))
 
 
 def test_written_rows_carry_no_contact_ids_or_times(tmp_path, monkeypatch):
-    segment(two_sessions(987654321), cfg("segment"))[0].write_parquet(tmp_path / "turns.parquet")
+    segment.run(cfg("segment"), two_sessions(987654321))[0].write_parquet(tmp_path / "turns.parquet")
     monkeypatch.chdir(ROOT)  # the build stage script, as dvc runs it
     assert cli.main(["build", "--input", str(tmp_path / "turns.parquet"), "--output", str(tmp_path / "processed"),
                      "--report", str(tmp_path / "dataset.json")]) == 0
@@ -213,8 +213,8 @@ def test_a_small_dataset_is_built_with_a_warning(tmp_path, monkeypatch):
     """Below build.min_train_rows_warning train rows: built, but stderr says the twin will memorise it."""
     from doppel.build import warnings
 
-    turns, _ = segment(two_sessions(), cfg("segment"))
-    _, _, report = build(turns, cfg("build", val_share=0.5))
+    turns, _ = segment.run(cfg("segment"), two_sessions())
+    _, _, report = build.run(cfg("build", val_share=0.5), turns)
     assert warnings(report, cfg("build", min_train_rows_warning=5)) == []
     [warning] = warnings(report, cfg("build", min_train_rows_warning=6))
     assert warning.startswith("only 5 train rows (fewer than build.min_train_rows_warning: 6)")
@@ -227,9 +227,9 @@ def test_a_small_dataset_is_built_with_a_warning(tmp_path, monkeypatch):
 def test_an_empty_val_split_is_refused_before_training(tmp_path, monkeypatch):
     """One session of rows leaves val empty (it takes whole sessions): one line, exit 2, nothing written."""
     one = messages([(1, i, i % 2 == 1, f"text {i}") for i in range(4)])
-    turns, _ = segment(one, cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), one)
     with pytest.raises(InputError, match="the val split is empty: 2 training row"):
-        build(turns, cfg("build"))
+        build.run(cfg("build"), turns)
     code, lines = run_build(tmp_path, turns, monkeypatch)
     assert code == 2 and len(lines) == 1 and "val split is empty" in lines[0], lines
     assert "segment.session_gap_hours" in lines[0]
@@ -237,9 +237,9 @@ def test_an_empty_val_split_is_refused_before_training(tmp_path, monkeypatch):
 
 
 def test_no_training_rows_points_at_ingest_chat_types():
-    turns, _ = segment(messages([(1, 0, True, "hi"), (1, 1, False, "hey")]), cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), messages([(1, 0, True, "hi"), (1, 1, False, "hey")]))
     with pytest.raises(InputError, match="no training rows") as err:
-        build(turns, cfg("build"))
+        build.run(cfg("build"), turns)
     assert "ingest.chat_types" in str(err.value) and "private_group" in str(err.value)
 
 

@@ -11,7 +11,7 @@ from conftest import cfg
 from doppel.build import instruction_rows, split_by_time
 from doppel.prompt import OWNER_LABEL
 from doppel.schemas import Message
-from doppel.segment import segment
+from doppel import segment
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -44,7 +44,7 @@ DERANDOMIZED = settings(derandomize=True, max_examples=100, deadline=None, datab
 @given(st.lists(message, min_size=1, max_size=60), st.sampled_from([0.5, 6, 24]))
 def test_segment_invariants(rows, gap_hours):
     msgs = frame(rows)
-    turns, report = segment(msgs, cfg("segment", session_gap_hours=gap_hours, drop_sessions_without_owner=False))
+    turns, report = segment.run(cfg("segment", session_gap_hours=gap_hours, drop_sessions_without_owner=False), msgs)
     kept = msgs.filter(pl.col("drop_reason").is_null())
     # counts reconcile: every kept message is in exactly one turn
     assert report["messages_in"] == kept.height == int(turns["n_messages"].sum() or 0)
@@ -70,7 +70,7 @@ def test_segment_invariants(rows, gap_hours):
 @DERANDOMIZED
 @given(st.lists(message, min_size=2, max_size=60), st.floats(0.0, 0.5))
 def test_build_invariants(rows, val_share):
-    turns, _ = segment(frame(rows), cfg("segment"))
+    turns, _ = segment.run(cfg("segment"), frame(rows))
     built, dropped = instruction_rows(turns, cfg("build", context_tokens=30, system_prompt=""))
     owner_turns = int(turns["is_owner"].sum())
     assert built.height + sum(dropped.values()) == owner_turns

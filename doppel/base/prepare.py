@@ -23,8 +23,8 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def prepare(cfg: BaseConfig, train_rows: list[dict] | None, out_dir: Path,
-            log: Callable[[str], Any] = _stderr) -> dict[str, Any]:
+def run(cfg: BaseConfig, train_rows: list[dict] | None, out_dir: Path,
+        log: Callable[[str], Any] = _stderr) -> dict[str, Any]:
     """Write models/base (`out_dir`, replaced atomically): the tiny checkpoint built from `train_rows`, or the
     pointer to an external checkpoint. Returns base.json's content plus `seconds`."""
     out_dir = Path(out_dir)

@@ -61,11 +61,12 @@ def score(rows: list[tuple[str, str, str]], names: bool = False) -> dict:
 
 
 def speed(n: int, seed: int, names: bool, workdir: Path) -> tuple[float, int]:
-    """(seconds, messages) of scrub's core (`scrub_frame`, as the stage runs it) on the ingested table of an
+    """(seconds, messages) of scrub's core (`scrub.run`, as the stage runs it) on the ingested table of an
     n-message generated export; the export and its ingest are made once per (n, seed) in `workdir`."""
     from doppel import config, sample
     from doppel.bench.prep import check_project_root, run_stage, stage_commands
-    from doppel.redact.scrub import COLUMNS_READ, scrub_frame
+    from doppel.redact import scrub
+    from doppel.redact.scrub import COLUMNS_READ
 
     export_dir = workdir / f"export-{n}-{seed}"
     table = export_dir / "messages.parquet"
@@ -78,7 +79,7 @@ def speed(n: int, seed: int, names: bool, workdir: Path) -> tuple[float, int]:
     messages = pl.read_parquet(table, columns=[*COLUMNS_READ, "pii_hints"])
     cfg = config.load("scrub", "params.yaml", overrides={"names": names})
     start = time.perf_counter()
-    scrub_frame(messages, cfg)
+    scrub.run(cfg, messages)
     return time.perf_counter() - start, messages.height
 
 

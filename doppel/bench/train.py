@@ -106,8 +106,7 @@ def run_ours(ckpt: Path, data: Path, args, work: Path) -> dict[str, Any]:
     import torch
 
     from doppel import io
-    from doppel.training.loop import Dirs, train
-    from doppel.training.report import render_summary
+    from doppel.training import loop
 
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -115,11 +114,11 @@ def run_ours(ckpt: Path, data: Path, args, work: Path) -> dict[str, Any]:
     def log(s: str) -> None:
         print("  [ours] " + s.replace("\n", "\n  [ours] "))
 
-    dirs = Dirs(work / "adapter", work / "state", work / "dvclive", work / "speed")
-    summary = train(train_config(args), ckpt, data / "train.json", io.read_rows(data / "train.json"),
-                    io.read_rows(data / "val.json"), dirs, log=log)
-    log(render_summary(summary, dirs.out))
-    return summary
+    dirs = loop.Dirs(work / "adapter", work / "state", work / "dvclive", work / "speed")
+    rows = io.read_rows(data / "train.json"), io.read_rows(data / "val.json")
+    result = loop.run(train_config(args), ckpt, data / "train.json", *rows, dirs, log=log)
+    log(loop.summary(result, dirs.out))
+    return result
 
 
 def run_litgpt(ckpt: Path, data: Path, args, work: Path, precision: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from doppel.config import IngestConfig, ScrubConfig
-from doppel.redact.scrub import scrub_frame
+from doppel.redact import scrub
 from doppel.segment import sessions, turns
 from doppel.telegram.fetch.dialogs import ChatInfo, display_name
 from doppel.telegram.fetch.export import Context, export_message
@@ -22,7 +22,7 @@ class ChatContext:
     last_id: int | None             # the newest message kept (None: nothing kept)
 
 
-def context_turns(messages: list, me, chat, ingest: IngestConfig, scrub: ScrubConfig, gap_hours: float,
+def context_turns(messages: list, me, chat, ingest: IngestConfig, scrub_cfg: ScrubConfig, gap_hours: float,
                   disclosure: str = "") -> ChatContext:
     """`messages` (Telethon Messages of one private chat, any order) -> the chat's current session as turns.
     The disclosure the bot adds to what it sends is cut off the owner's messages: the twin never wrote it."""
@@ -38,7 +38,7 @@ def context_turns(messages: list, me, chat, ingest: IngestConfig, scrub: ScrubCo
         signed = pl.col("is_owner") & pl.col("text").str.ends_with(disclosure)
         msgs = msgs.with_columns(text=pl.when(signed).then(pl.col("text").str.strip_suffix(disclosure))
                                  .otherwise("text"))
-    kept, _ = scrub_frame(msgs, scrub)
+    kept, _ = scrub.run(scrub_cfg, msgs)
     if kept.is_empty():
         return ChatContext([], None)
     last = sessions(kept, gap_hours)

@@ -23,6 +23,6 @@ Polars (Rust regex) expression over the whole column; Python only sees the few u
 
 Modules: patterns (the regexes), validators (checksums, phones), secret (pass A), candidate (pass B), shapes
 (accounts, passports and passwords with no keyword, Solana/XRP), names (person names, scrub.names), scrub
-(the column passes, `scrub_texts`, `scrub_frame`), filter (`doppel scrub` as a stdin -> stdout filter), bip39.
+(the column passes, `scrub_texts`, the stage core `run`), filter (`doppel scrub` as a stdin -> stdout filter), bip39.
 `doppel bench scrub` scores all of it on the red-team set in tests/data/redteam/.
 """

@@ -1,5 +1,5 @@
 """Redaction over a column: the passes in order (export entities, fixed shapes, pass A, pass B, the safety
-net) on the rows that may hold anything, and `scrub_frame`, the core of the scrub stage."""
+net) on the rows that may hold anything, and `run`, the core of the scrub stage."""
 from __future__ import annotations
 
 import polars as pl
@@ -128,7 +128,7 @@ def scrub_texts(texts: pl.Series, hints: pl.Series | None = None,
 COLUMNS_READ = ["chat_id", "message_id", "text", "drop_reason"]
 
 
-def scrub_frame(messages: pl.DataFrame, cfg: ScrubConfig) -> tuple[pl.DataFrame, dict]:
+def run(cfg: ScrubConfig, messages: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
     """Kept messages (drop_reason null) with `text` redacted, without `pii_hints`, sorted by chat and message id;
     and the report."""
     missing = [c for c in COLUMNS_READ if c not in messages.columns]

@@ -92,7 +92,7 @@ def fmt_time(s: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def render_summary(s: dict[str, Any], out_dir: Path) -> str:
+def summary(s: dict[str, Any], out_dir: Path) -> str:
     """The one-screen summary of a finished run."""
     lines = [
         "-" * 64,

@@ -15,7 +15,7 @@ from doppel.cli import main as doppel_main
 from doppel.errors import InputError
 from doppel.base import tiny
 from doppel.model import checkpoint
-from doppel.base.prepare import prepare
+from doppel.base import prepare
 
 TINY = {"vocab_size": 600, "n_layer": 2, "n_embd": 64, "n_head": 4, "intermediate_size": 128,
         "block_size": 256, "pretrain_steps": 6, "pretrain_seq": 64, "pretrain_batch": 4, "seed": 3}
@@ -33,8 +33,8 @@ def built(tmp_path_factory):
     rows[0]["output"] = "Привет, как дела? 🙂"  # any text encodes: byte-level BPE
     (data / "train.json").write_text(json.dumps(rows, ensure_ascii=False))
     params = cfg("base", checkpoint_dir="tiny", tiny=TINY)
-    info = prepare(params, rows, root / "a", log=lambda s: None)
-    prepare(params, rows, root / "b", log=lambda s: None)
+    info = prepare.run(params, rows, root / "a", log=lambda s: None)
+    prepare.run(params, rows, root / "b", log=lambda s: None)
     return {"root": root, "data": data, "rows": rows, "a": root / "a", "b": root / "b", "info": info,
             "params": params}
 
@@ -83,7 +83,7 @@ def test_session_documents_keep_each_line_once():
 def test_external_checkpoint_is_pointed_to_not_copied(built, tmp_path, monkeypatch):
     ckpt = built["a"].resolve()
     out = tmp_path / "models" / "base"
-    info = prepare(cfg("base", checkpoint_dir=str(ckpt)), None, out, log=lambda s: None)
+    info = prepare.run(cfg("base", checkpoint_dir=str(ckpt)), None, out, log=lambda s: None)
     assert sorted(p.name for p in out.iterdir()) == ["base.json"]
     pointer = json.loads((out / "base.json").read_text())
     assert pointer["kind"] == "external" and pointer["checkpoint_dir"] == str(ckpt)
@@ -100,9 +100,9 @@ def test_incomplete_checkpoint_is_a_clear_error(built, tmp_path):
     bad.mkdir()
     (bad / "model_config.yaml").write_text("name: x\n")
     with pytest.raises(InputError, match="missing lit_model.pth.*tokenizer_config.json"):
-        prepare(cfg("base", checkpoint_dir=str(bad)), None, tmp_path / "out", log=lambda s: None)
+        prepare.run(cfg("base", checkpoint_dir=str(bad)), None, tmp_path / "out", log=lambda s: None)
     with pytest.raises(InputError, match="not a directory"):
-        prepare(cfg("base", checkpoint_dir=str(tmp_path / "nope")), None, tmp_path / "out", log=lambda s: None)
+        prepare.run(cfg("base", checkpoint_dir=str(tmp_path / "nope")), None, tmp_path / "out", log=lambda s: None)
     with pytest.raises(InputError, match=r"base\.tiny\.layers: unknown key"):
         cfg("base", tiny={"layers": 3})
 
@@ -116,7 +116,7 @@ def test_missing_dataset_is_a_clear_error(tmp_path, capsys):
     assert len(err) == 1 and "dataset file not found" in err[0] and err[0].startswith("doppel base: error:")
     assert not (tmp_path / "out").exists()
     with pytest.raises(InputError, match="no rows"):
-        prepare(cfg("base", tiny=TINY), [], tmp_path / "out", log=lambda s: None)
+        prepare.run(cfg("base", tiny=TINY), [], tmp_path / "out", log=lambda s: None)
 
 
 def test_stage_script_writes_the_checkpoint(built, tmp_path):

@@ -12,7 +12,8 @@ from doppel import cli
 from doppel.errors import InputError
 from doppel.redact import patterns
 from doppel.redact.filter import filter_stream
-from doppel.redact.scrub import scrub_frame, scrub_texts
+from doppel.redact import scrub
+from doppel.redact.scrub import scrub_texts
 from tests.conftest import ROOT, cfg, doppel
 
 STAGE = ROOT / "stages" / "scrub.py"
@@ -377,12 +378,12 @@ def messages_frame() -> pl.DataFrame:
 
 
 def test_scrub_frame_report():
-    out, report = scrub_frame(messages_frame(), cfg("scrub", use_export_entities=True))
+    out, report = scrub.run(cfg("scrub", use_export_entities=True), messages_frame())
     assert "pii_hints" not in out.columns and out["drop_reason"].null_count() == out.height
     assert report["rows_in"] == 6 and report["rows_dropped_upstream"] == 1 and report["rows_out"] == 5
     assert report["messages_changed"] == 4
     assert report["replaced"]["PHONE"] == 3 and report["replaced"]["CARD"] == 1
-    _, report = scrub_frame(messages_frame(), cfg("scrub", use_export_entities=False))
+    _, report = scrub.run(cfg("scrub", use_export_entities=False), messages_frame())
     assert report["replaced"]["PHONE"] == 2  # "12-34-56" only the export knew
 
 

@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from conftest import cfg
-from doppel.redact.scrub import scrub_frame, scrub_texts, summary
+from doppel.redact import scrub
+from doppel.redact.scrub import scrub_texts, summary
 from doppel.schemas import InstructionRow
 
 NB = "\u00a0"
@@ -51,16 +52,16 @@ def test_counts_and_the_frame_report_add_up():
     lines = [REDACTED[0][0] + " и " + REDACTED[8][0], CLEAN[0], REDACTED[11][0], "dropped +7 912 345 67 89"]
     frame = pl.DataFrame({"chat_id": [2, 1, 1, 1], "message_id": [1, 3, 2, 4], "text": lines,
                           "drop_reason": [None, None, None, "forwarded"]}, schema_overrides={"drop_reason": pl.String})
-    out, report = scrub_frame(frame, cfg("scrub"))
+    out, report = scrub.run(cfg("scrub"), frame)
     assert out["text"].to_list() == ["mail me: <EMAIL>", CLEAN[0], "<PHONE> и card <CARD>"]
     assert (out["chat_id"].to_list(), out["message_id"].to_list()) == ([1, 1, 2], [2, 3, 1])
     assert report["rows_in"] == 4 and report["rows_dropped_upstream"] == 1 and report["rows_out"] == 3
     assert report["messages_changed"] == 2
     assert {k: v for k, v in report["replaced"].items() if v} == {"PHONE": 1, "CARD": 1, "EMAIL": 1}
     with pytest.raises(ValueError, match="missing columns: drop_reason"):
-        scrub_frame(frame.drop("drop_reason"), cfg("scrub"))
+        scrub.run(cfg("scrub"), frame.drop("drop_reason"))
     with pytest.raises(ValueError, match="missing columns: text, drop_reason$"):
-        scrub_frame(frame.drop("drop_reason", "text"), cfg("scrub"))
+        scrub.run(cfg("scrub"), frame.drop("drop_reason", "text"))
     assert summary(report) == "scrub: 4 rows in, 1 dropped upstream, 3 out, 2 changed (PHONE 1, EMAIL 1, CARD 1)"
     assert summary(dict(report, replaced={"PHONE": 0})) == (
         "scrub: 4 rows in, 1 dropped upstream, 3 out, 2 changed (nothing)")
@@ -69,9 +70,9 @@ def test_counts_and_the_frame_report_add_up():
 def test_the_frame_counts_a_null_text_as_unchanged_and_follows_scrub_names():
     frame = pl.DataFrame({"chat_id": [1, 1, 1], "message_id": [1, 2, 3], "text": [None, "ask James", "ok"],
                           "drop_reason": [None, None, None]}, schema_overrides={"drop_reason": pl.String})
-    out, report = scrub_frame(frame, cfg("scrub", names=False))
+    out, report = scrub.run(cfg("scrub", names=False), frame)
     assert out["text"].to_list() == [None, "ask James", "ok"] and report["messages_changed"] == 0
-    out, report = scrub_frame(frame, cfg("scrub", names=True))
+    out, report = scrub.run(cfg("scrub", names=True), frame)
     assert out["text"].to_list() == [None, "ask <NAME>", "ok"] and report["messages_changed"] == 1
     assert report["replaced"]["NAME"] == 1
 

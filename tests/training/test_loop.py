@@ -17,13 +17,14 @@ from conftest import cfg
 from doppel import config, io
 from doppel.sample.rows import write_dataset
 from doppel.errors import InputError
-from doppel.base.prepare import prepare
+from doppel.base import prepare
 from doppel.model.encode import Example, encode_row
 from doppel.prompt import prompt_and_response, render_context
 from doppel.training.data import IGNORE, collate, encode_rows, make_plan, pack
 from doppel.training.hardware import check_quantize, flop_counter, resolve_precision
 from doppel.training.lora import load_base_weights
-from doppel.training.loop import Dirs, train
+from doppel.training import loop
+from doppel.training.loop import Dirs
 from doppel.training.packed import PackedLM, batch_loss, forward
 from doppel.training.report import quiet
 from doppel.training.state import load_state, run_key, save_state
@@ -42,15 +43,14 @@ def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     data = write_dataset(root / "data", 120, 20, seed=1, context_words=40)
     ckpt = root / "base"
-    prepare(cfg("base", checkpoint_dir="tiny", tiny=TINY), io.read_rows(data / "train.json"), ckpt, log=quiet)
+    prepare.run(cfg("base", checkpoint_dir="tiny", tiny=TINY), io.read_rows(data / "train.json"), ckpt, log=quiet)
     return {"root": root, "data": data, "base": ckpt.resolve()}
 
 
 def run_train(tp, data: Path, base: Path, root: Path, name: str = "") -> dict:
     """The train stage's core on a dataset folder; adapter, state, live and speed (+ name) go into root."""
     dirs = Dirs(root / f"adapter{name}", root / f"state{name}", root / f"live{name}", root / f"speed{name}")
-    return train(tp, base, data / "train.json", io.read_rows(data / "train.json"), io.read_rows(data / "val.json"),
-                 dirs, log=quiet)
+    return loop.run(tp, base, data / "train.json", io.read_rows(data / "train.json"), io.read_rows(data / "val.json"), dirs, log=quiet)
 
 
 def stage_cmd(params: Path, data: Path, base: Path, root: Path) -> list[str]:
@@ -196,11 +196,10 @@ def test_max_seq_length_over_the_base_block_size_is_refused(tiny):
     dirs = Dirs(*(tiny["root"] / n for n in ("a", "s", "l", "p")))
     for too_long in (257, 512):
         with pytest.raises(InputError, match=f"max_seq_length {too_long} > the base model's block_size 256"):
-            train(cfg("train", max_seq_length=too_long), tiny["base"], tiny["data"] / "train.json", [], [], dirs,
-                  log=quiet)
+            loop.run(cfg("train", max_seq_length=too_long), tiny["base"], tiny["data"] / "train.json", [], [], dirs, log=quiet)
     # exactly the block size is allowed: with no rows, the next check is the one that speaks
     with pytest.raises(InputError, match="no usable rows"):
-        train(cfg("train", max_seq_length=256), tiny["base"], tiny["data"] / "train.json", [], [], dirs, log=quiet)
+        loop.run(cfg("train", max_seq_length=256), tiny["base"], tiny["data"] / "train.json", [], [], dirs, log=quiet)
 
 
 def test_two_ranks_finish_when_the_last_step_has_one_sequence(tiny, tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from doppel.config import EvaluateConfig
 from doppel.evaluation import placeholders, report
+from doppel.evaluation.report import summary  # noqa: F401  (the stage's summary: evaluate.summary)
 from doppel.evaluation.authorship import Authorship
 from doppel.evaluation.rows import capped, other_lines, pick_rows
 from doppel.evaluation.style import catchphrases, spreads
@@ -73,7 +74,7 @@ def run_model(checkpoint: Path, adapter: Path | None, loss_rows: list[dict], gen
     return ModelRun(loss, math.exp(loss) if loss < 700 else math.inf, count, replies)
 
 
-def evaluate(checkpoint: Path, adapter: Path, train: list[dict], val: list[dict], cfg: EvaluateConfig) -> Evaluation:
+def run(cfg: EvaluateConfig, checkpoint: Path, adapter: Path, train: list[dict], val: list[dict]) -> Evaluation:
     """Base vs tuned on `val`; what the owner sounds like is learnt from `train`."""
     timings = {"load": 0.0, "loss": 0.0, "generate": 0.0}
     owner_train, others_train = [r["output"] for r in train], other_lines(train)
