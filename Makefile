@@ -21,7 +21,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
 
 setup: $(VENV)/.installed
 
+# `doppel check` first: a bad value in params.yaml is one line and exit code 2 (make's own code for a failed
+# step), before DVC runs or removes anything; `dvc repro` alone stops at its check stage too (exit 255).
 repro: setup
+	$(BIN)/doppel check
 	dvc repro
 
 test: setup
