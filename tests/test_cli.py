@@ -168,3 +168,10 @@ def test_check_refuses_a_missing_section_and_its_report_never_changes_while_vali
     proc = doppel("check", "--params", "other.yaml", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr == "doppel check: error: other.yaml: bot: section missing (every knob has its value in params.yaml)\n"
+
+
+@pytest.mark.parametrize("name", ["fetch", "bot"])
+def test_both_commands_that_log_in_name_the_telegram_credentials(name):
+    shown = " ".join(doppel(name, "--help", check=True).stdout.split())
+    assert "TELEGRAM_API_ID and TELEGRAM_API_HASH from https://my.telegram.org" in shown
+    assert "the same for doppel fetch and doppel bot" in shown and "telegram.toml" in shown
