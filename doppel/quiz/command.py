@@ -116,9 +116,9 @@ def _serve(sock, args: argparse.Namespace, cfg, links: Access) -> int:
     server = make_server(sock, Game(rounds, Store(cfg.results)), links)
     host, port = sock.getsockname()[:2]
     root = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    left = f"; skipped: {', '.join(f'{n} {why}' for why, n in sorted(skipped.items()))}" if skipped else ""
-    print(f"doppel quiz: {len(rounds)} rounds of {twin.checkpoint_dir.name}"
-          f"{' + adapter' if twin.adapter_dir else ' (base alone)'}{left}; picks go to {cfg.results}; Ctrl-C stops",
+    left = f" (skipped: {', '.join(f'{n} {why}' for why, n in sorted(skipped.items()))})" if skipped else ""
+    print(f"doppel quiz: {len(rounds)} rounds from {len(rows)} val rows{left}, the twin: {twin.checkpoint_dir.name}"
+          f"{' + adapter' if twin.adapter_dir else ' (base alone)'}; picks go to {cfg.results}; Ctrl-C stops",
           file=sys.stderr)
     if links.open:
         print(f"  play: {root}/", file=sys.stderr, flush=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -55,19 +56,22 @@ def test_a_player_clicks_through_every_round_and_the_report_counts_the_picks(fil
         shown = [page.locator(f"#pick{i} .text").inner_text() for i in (1, 2)]
         assert all(shown) and page.locator("#context .turn").count() >= 1
 
-        page.locator("#pick1").tap()                          # one tap: the pick, and the next round is up
+        page.keyboard.press("2")                              # one key, straight after the name: the pick
         expect(page.locator("#progress")).to_have_text("Round 2 of 3 · playing as ann")
+        first = results(root)[0]
         expect(page.locator("#verdict")).to_have_text(
-            "Right: reply 1 was the real one." if results(root)[0]["real"] == 1
-            else "Fooled: that was the twin; reply 2 was the real one.")
-        page.keyboard.press("2")
+            "Round 1: right, reply 2 was the real one." if first["real"] == 2
+            else "Round 1: fooled, that was the twin; reply 1 was the real one.")
+        page.locator("#pick1").tap()                          # one tap: the pick, and the next round is up
         expect(page.locator("#progress")).to_have_text("Round 3 of 3 · playing as ann")
         page.keyboard.press("0")
+        expect(page.locator("#verdict")).to_have_text(re.compile(r"Round 3: reply [12] was the real one\."))
         expect(page.locator("#summary")).to_contain_text("All 3 rounds played.")
         assert page.locator("#round").is_hidden()
 
         picks = results(root)
-        assert [(p["pick"], p["player"]) for p in picks] == [(1, "ann"), (2, "ann"), (0, "ann")]
+        assert [(p["pick"], p["player"]) for p in picks] == [(2, "ann"), (1, "ann"), (0, "ann")]
+        expect(page.locator("#verdict")).to_have_text(f"Round 3: reply {picks[2]['real']} was the real one.")
         assert set(picks[0]) == {"round", "real", "pick", "player", "time"}
         fooled = sum(p["pick"] not in (0, p["real"]) for p in picks)
         expect(page.locator("#summary")).to_have_text(
@@ -80,8 +84,10 @@ def test_a_player_clicks_through_every_round_and_the_report_counts_the_picks(fil
         other = desktop.new_page()
         other.goto(quiz.url)
         other.get_by_placeholder("Your name").fill("bob")
-        other.get_by_role("button", name="Play").click()
+        other.keyboard.press("Enter")
         expect(other.locator("#progress")).to_have_text("Round 1 of 3 · playing as bob")
+        other.keyboard.press("1")                             # the name's input no longer takes the keys
+        expect(other.locator("#progress")).to_have_text("Round 2 of 3 · playing as bob")
         other.screenshot(path=str(tmp_path / "quiz.png"), full_page=True)
         if os.environ.get(SCREENSHOT_ENV):
             other.screenshot(path=os.environ[SCREENSHOT_ENV], full_page=True)
@@ -89,7 +95,9 @@ def test_a_player_clicks_through_every_round_and_the_report_counts_the_picks(fil
         assert quiz.stop() == 0
     report = cli("--params", str(params), "--report")
     assert report.returncode == 0, report.stderr
-    rate = round((fooled + 0.5) / 3 * 100)
-    assert f"3 rounds; the twin fooled the players {rate}% of the time" in report.stdout
-    assert json.loads((root / "report.json").read_text())["players"]["ann"]["unsure"] == 1
+    assert "quiz: 4 rounds; the twin fooled the players" in report.stdout      # ann's 3 and bob's 1
+    ann = json.loads((root / "report.json").read_text())["players"]["ann"]
+    assert (ann["rounds"], ann["fooled"], ann["unsure"], ann["fooled_rate"]) == (3, fooled, 1,
+                                                                               round((fooled + 0.5) / 3, 4))
+    assert [line.split()[:2] for line in report.stdout.splitlines() if line.strip().startswith("ann")] == [["ann", "3"]]
     (root / "results.jsonl").unlink()
