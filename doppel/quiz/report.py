@@ -42,8 +42,8 @@ def summarise(picks: list[Pick]) -> dict:
             "players": {name: tally(v) for name, v in sorted(by_player.items())}}
 
 
-def _pct(v: float | None) -> str:
-    return "  n/a" if v is None else f"{100 * v:4.0f}%"
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%"
 
 
 def text(summary: dict) -> str:
@@ -53,10 +53,10 @@ def text(summary: dict) -> str:
 
     def line(name: str, t: dict) -> str:
         return (f"  {name:<16}{t['rounds']:>7}{t['right']:>7}{t['fooled']:>8}{t['unsure']:>8}   "
-                f"{_pct(t['fooled_rate'])}  [{_pct(t['low']).strip()}, {_pct(t['high']).strip()}]")
+                f"{_pct(t['fooled_rate']):>6}  [{_pct(t['low'])}, {_pct(t['high'])}]")
 
-    lines = [f"quiz: {summary['rounds']} rounds; the twin fooled the players {_pct(summary['fooled_rate']).strip()} "
-             f"of the time (95% interval {_pct(summary['low']).strip()}-{_pct(summary['high']).strip()}; "
+    lines = [f"quiz: {summary['rounds']} rounds; the twin fooled the players {_pct(summary['fooled_rate'])} "
+             f"of the time (95% interval {_pct(summary['low'])}-{_pct(summary['high'])}; "
              "50% = they cannot tell; can't tell counts half)", "",
              f"  {'player':<16}{'rounds':>7}{'right':>7}{'fooled':>8}{'unsure':>8}   fooled  95% interval"]
     lines += [line(name, t) for name, t in summary["players"].items()]

@@ -95,6 +95,6 @@ def make_rounds(rows: list[dict], twin_replies: list[str], seed: int, turns: int
         seen.add(rid)
         context = context_turns(row["instruction"])
         side = real_side(seed, rid)
-        out.append(Round(rid, tuple(context[-turns:] if turns > 0 else context),
+        out.append(Round(rid, tuple(context[-turns:]),   # turns 0: [-0:] is the whole context
                          (real, twin) if side == 1 else (twin, real), side))
     return out, dropped

@@ -28,3 +28,5 @@ def test_fooled_rate_counts_twin_picks_and_half_a_tie():
               rnd("Sure!", "кстати лол", 1), rnd("да", "да", 2)]
     assert play(CLF, rounds) == {"quiz_rounds": 4, "quiz_fooled": (0 + 1 + 1 + 0.5) / 4}
     assert play(CLF, []) == {"quiz_rounds": 0, "quiz_fooled": None}
+    right = rnd("ахах ну такое", "What are you doing?", 2)
+    assert play(CLF, [right, right]) == {"quiz_rounds": 2, "quiz_fooled": 0.0}

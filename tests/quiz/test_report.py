@@ -44,7 +44,22 @@ def test_the_printed_report_has_a_line_per_player_and_the_total():
     assert lines[-1].split()[:5] == ["all", "3", "1", "1", "1"]
 
 
+def test_the_printed_report_in_full():
+    picks = [pick("ann", 1, 2), pick("ann", 1, 1), pick("ann", 2, 1), pick("ann", 2, 0), pick("bob", 2, 0),
+             pick("Анна", 1, 1)]
+    assert text(summarise(picks)) == """\
+quiz: 6 rounds; the twin fooled the players 50% of the time (95% interval 19%-81%; 50% = they cannot tell; \
+can't tell counts half)
+
+  player           rounds  right  fooled  unsure   fooled  95% interval
+  ann                   4      1       2       1      62%  [22%, 91%]
+  bob                   1      0       0       1      50%  [5%, 95%]
+  Анна                  1      1       0       0       0%  [0%, 79%]
+  all                   6      2       2       2      50%  [19%, 81%]"""
+
+
 def test_no_rounds_yet():
     s = summarise([])
     assert s["rounds"] == 0 and s["fooled_rate"] is None and s["players"] == {}
-    assert "no rounds played yet" in text(s)
+    assert s["low"] is None and s["high"] is None
+    assert text(s) == "quiz: no rounds played yet (doppel quiz serves the game)"

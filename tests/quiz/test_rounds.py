@@ -27,9 +27,17 @@ def test_a_round_shows_the_context_turns_and_both_replies_with_the_real_one_on_i
     assert r.real == R.real_side(5, r.id) and r.twin == 3 - r.real
 
 
-def test_turns_limits_the_context_to_its_last_turns():
-    (r,), _ = R.make_rounds(ROWS[:1], ["twin"], seed=5, turns=2)
-    assert r.context == (("Me", "hm"), ("Them", "well 0"))
+@pytest.mark.parametrize("turns, shown", [(0, 3), (1, 1), (2, 2), (3, 3), (4, 3)])
+def test_turns_limits_the_context_to_its_last_turns(turns, shown):
+    (r,), _ = R.make_rounds(ROWS[:1], ["twin"], seed=5, turns=turns)
+    assert r.context == (("Them", "question 0?"), ("Me", "hm"), ("Them", "well 0"))[3 - shown:]
+
+
+def test_the_real_reply_is_on_the_real_side_in_every_round():
+    rounds, _ = R.make_rounds(ROWS, [f"twin {i}" for i in range(len(ROWS))], seed=3)
+    assert {r.real for r in rounds} == {1, 2}
+    for i, r in enumerate(rounds):
+        assert r.replies == ((f"answer {i}", f"twin {i}") if r.real == 1 else (f"twin {i}", f"answer {i}"))
 
 
 def test_sides_are_seeded_per_round_and_about_half_each():
@@ -72,6 +80,14 @@ def test_a_placeholder_in_the_context_is_fine_and_text_near_a_placeholder_is_kep
 def test_the_same_row_twice_is_one_round():
     rounds, dropped = R.make_rounds([ROWS[0], dict(ROWS[0])], ["a", "b"], seed=1)
     assert len(rounds) == 1 and dropped == Counter({R.DROP_DUPLICATE: 1})
+
+
+def test_drops_are_counted_per_row():
+    bad = [row([(False, "hi")], f"<PHONE> {i}") for i in range(3)]
+    _, dropped = R.make_rounds(bad + ROWS[:2], ["a", "b", "c", "", "x"], seed=1)
+    assert dropped == Counter({R.DROP_PLACEHOLDER: 3, R.DROP_EMPTY_TWIN: 1})
+    _, dropped = R.candidates(bad + ROWS[:2], 5, seed=1)
+    assert dropped == Counter({R.DROP_PLACEHOLDER: 3})
 
 
 def test_rows_and_replies_must_pair_up():

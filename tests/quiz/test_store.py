@@ -16,6 +16,13 @@ def clock():
     return "2026-12-06T01:00:00+00:00"
 
 
+def test_a_line_is_sorted_compact_json_in_utf8(tmp_path):
+    path = tmp_path / "a" / "b" / "results.jsonl"      # folders made as needed
+    Store(path, clock).add(RID, 2, 1, "Анна")
+    assert path.read_bytes().decode("utf-8") == ('{"pick": 1, "player": "Анна", "real": 2, "round": "0123456789ab", '
+                                                 '"time": "2026-12-06T01:00:00+00:00"}\n')
+
+
 def test_picks_are_appended_as_json_lines_with_exactly_the_five_fields(tmp_path):
     path = tmp_path / "quiz" / "results.jsonl"
     store = Store(path, clock)
@@ -40,9 +47,14 @@ def test_verdict(real, pick, verdict):
                                   (RID, 1, 1, "a" * 33), (RID, 1, 1, "ann\nbob"), (RID, 1, 1, "<b>ann</b>")])
 def test_a_bad_pick_is_refused_and_nothing_is_written(tmp_path, args):
     path = tmp_path / "r.jsonl"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^not a pick: "):
         Store(path, clock).add(*args)
     assert not path.exists()
+
+
+def test_the_problem_with_a_label_is_said():
+    assert player_problem("") == ("a player's name is 1-32 letters, digits, spaces, . ' - or _, starting with a "
+                                  "letter or digit")
 
 
 @pytest.mark.parametrize("label, ok", [("a", True), ("a" * 32, True), ("a" * 33, False), ("Анна", True),
@@ -79,6 +91,9 @@ def test_no_file_is_no_picks_and_a_damaged_line_is_named(tmp_path):
         f.write("\n{not json\n")
     with pytest.raises(InputError, match=r"r.jsonl: line 3: not a quiz result"):
         read(path)
-    path.write_text(json.dumps({"round": RID, "real": 1, "pick": 5, "player": "ann", "time": "t"}) + "\n")
-    with pytest.raises(InputError, match="line 1: a value out of range"):
-        read(path)
+    good = {"round": RID, "real": 1, "pick": 1, "player": "ann", "time": "t"}
+    for bad in ({"pick": 5}, {"real": 0}, {"round": "0123456789aB"}, {"player": "<b>"}):
+        path.write_text(json.dumps(good) + "\n" + json.dumps({**good, **bad}) + "\n")
+        with pytest.raises(InputError) as err:
+            read(path)
+        assert str(err.value) == f"{path}: line 2: a value out of range (round id, real 1/2, pick 0/1/2, player)"
