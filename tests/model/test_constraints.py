@@ -7,7 +7,8 @@ from doppel.evaluation.placeholders import share, shares
 from doppel.model.constraints import PlaceholderGuard
 from doppel.model.sampling import sample_next
 
-VOCAB = ["a", " b", "<", "<PH", "ONE>", "PHONE>", "<3", " <EMAIL>", "Hi", "x<", "<p", "ok<N"]
+VOCAB = ["a", " b", "<", "<PH", "ONE>", "PHONE>", "<3", " <EMAIL>", "Hi", "x<", "<p", "ok<N",
+         "NAME", "хNAME", " INN", "NAMES", "Name", "INNER", "CARD.", "SEED_PHRASE", "NAM", "name"]
 
 
 class FakeTokenizer:
@@ -25,8 +26,9 @@ def banned(logits: torch.Tensor) -> set[int]:
 
 def test_banned_tokens():
     out = guard().apply(torch.zeros(1, len(VOCAB) + 2))
-    assert banned(out[0]) == {VOCAB.index(t) for t in ("<", "<PH", " <EMAIL>", "x<", "ok<N")}
-    # "<3", "<p", and the upper-case pieces that only a "<" in front makes a placeholder, stay possible
+    assert banned(out[0]) == {VOCAB.index(t) for t in ("<", "<PH", " <EMAIL>", "x<", "ok<N", "PHONE>", "NAME",
+                                                        "хNAME", " INN", "CARD.", "SEED_PHRASE")}
+    # "<3", "<p", a type's name inside a longer Latin word or not in capitals, and a piece of a name, stay
 
 
 def test_input_untouched_and_sampling_never_picks_banned():
@@ -46,3 +48,7 @@ def test_share():
     assert share([]) == 0.0
     assert share(["<PHONE> обновился до)))", "ok", "base: <PHONE: нормально?", "<3 <p> <b>"]) == 0.5
     assert shares(["<NAME>"], ["hi"]) == {"placeholder_share_base": 1.0, "placeholder_share_tuned": 0.0}
+    # the bare name counts too (both forms); a longer Latin word or another case does not
+    assert share(["давай the до трёхNAME прошли"]) == 1.0 and share(["PHONE> ок"]) == 1.0
+    for text in ["NAMES", "Name", "name", "INNER", "CARDs", "xNAME"]:
+        assert share([text]) == 0.0, text
