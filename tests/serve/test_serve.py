@@ -206,6 +206,60 @@ def test_bad_requests_get_openai_errors(server):
         assert h.get(server.url.removesuffix("/v1") + "/health").json()["status"] == "ok"
 
 
+def test_api_key_near_misses_are_refused(server):
+    """Only the exact key passes: one character off, a prefix, a suffix, another case, inner whitespace, an
+    empty key or another scheme are each a 401 (HTTP trims the header value's outer whitespace: clients
+    refuse to send it)."""
+    def status(header: str | None) -> int:
+        headers = {} if header is None else {"Authorization": header}
+        return httpx.get(f"{server.url}/models", headers=headers, timeout=30).status_code
+
+    assert status(f"Bearer {KEY}") == 200 and status(f"bearer {KEY}") == 200
+    misses = [KEY[:-1] + "4", "x" + KEY[1:], KEY[:-1], KEY[1:], KEY + "4", "0" + KEY, KEY.upper(),
+              KEY.replace("-", " "), f" {KEY}", f"{KEY}\t4", f"{KEY} {KEY}"]
+    for key in misses:
+        assert status(f"Bearer {key}") == 401, repr(key)
+    assert status(f"Basic {KEY}") == 401 and status(KEY) == 401 and status(f"Bearer{KEY}") == 401
+    assert status("Bearer") == 401  # "Bearer " with no key: the trailing space never reaches the server
+    assert status(None) == 401
+
+
+def _body_of(size: int, **fields) -> bytes:
+    """A valid request of exactly `size` bytes (the message padded with x)."""
+    def body(text: str) -> bytes:
+        return json.dumps({"model": "twin", "messages": [{"role": "user", "content": text}], **fields}).encode()
+    return body("x" * (size - len(body(""))))
+
+
+def test_body_size_cap_exactly_at_and_one_past(server):
+    auth = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    cap = 65536  # serve.max_body_bytes in twin_files
+    with httpx.Client(base_url=server.url, headers=auth, timeout=60) as h:
+        for chunked in (False, True):  # with a Content-Length, and without one (chunked)
+            for size, code in ((cap, 200), (cap + 1, 413)):
+                body = _body_of(size, max_tokens=1)
+                assert len(body) == size
+                r = h.post("/chat/completions", content=iter([body]) if chunked else body)
+                assert r.status_code == code, (size, chunked, r.text[:200])
+                if code == 413:
+                    assert r.json()["error"]["code"] == "request_too_large"
+
+
+def test_max_tokens_cap_exactly_at_and_one_past(gated_server):
+    """serve.max_tokens_cap (1000 here): a request for exactly the cap is taken, one past it is a 400 naming
+    the parameter it came in (checked where the job is made, so nothing is decoded)."""
+    from doppel.serve.protocol import APIError, parse_request
+
+    _, engine, _, _, _ = gated_server
+    for param in ("max_tokens", "max_completion_tokens"):
+        job = engine.job(parse_request(_body_of(200, **{param: 1000})), lambda event: None)
+        assert job.max_new <= 1000
+        with pytest.raises(APIError) as err:
+            engine.job(parse_request(_body_of(200, **{param: 1001})), lambda event: None)
+        assert err.value.status == 400 and err.value.body()["error"]["param"] == param
+        assert "at most 1000" in err.value.body()["error"]["message"]
+
+
 def test_sixteen_concurrent_clients(server, chat_reply):
     expected = chat_reply("hi")
 
