@@ -291,6 +291,19 @@ def test_message_shapes_match_the_desktop_export():
 # --------------------------------------------------------------------------- resumable, incremental
 
 
+def test_an_edited_message_keeps_its_original_date():
+    """date is when it was sent; the edit time goes to edited / edited_unixtime only (as the Desktop export)."""
+    ctx = fetch_export.Context(fetch_dialogs.ChatInfo(1001, 1001, "personal_chat", "Alice Smith", ALICE), ME,
+                               {"user42": "Me Owner", "user1001": "Alice Smith"})
+    sent, edited = T0 + timedelta(minutes=3), T0 + timedelta(days=2, minutes=7)
+    out = fetch_export.export_message(msg(3, ALICE, True, "fixed typo", minutes=3, edit_date=edited), ctx)
+    assert out["date_unixtime"] == str(int(sent.timestamp())) and out["edited_unixtime"] == str(int(edited.timestamp()))
+    assert out["date"] == fetch_export._date(int(sent.timestamp()))
+    assert out["edited"] == fetch_export._date(int(edited.timestamp())) != out["date"]
+    plain = fetch_export.export_message(msg(4, ALICE, True, "never edited", minutes=4), ctx)
+    assert "edited" not in plain and "edited_unixtime" not in plain
+
+
 def test_flood_wait_mid_chat_waits_and_continues(tmp_path, baseline):
     client = FakeClient(standard_chats())
     client.faults[(1001, 19)] = errors.FloodWaitError(request=None, capture=7)
