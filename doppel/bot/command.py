@@ -20,7 +20,7 @@ from doppel.bot.responder import Responder
 from doppel.config import BotConfig
 from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 from doppel.telegram.fetch.dialogs import display_name
-from doppel.telegram.fetch.fetcher import Stop
+from doppel.telegram.flood import Stop
 from doppel.telegram.fetch.session import (load_credentials, make_client, prepare_session, resolve_session,
                                            secure_session)
 

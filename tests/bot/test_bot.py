@@ -114,6 +114,7 @@ class Typing:
         self.client, self.chat_id = client, chat_id
 
     async def __aenter__(self):
+        self.client.fault("typing")
         self.client.typing.append(self.chat_id)
 
     async def __aexit__(self, *exc):
@@ -147,7 +148,7 @@ class FakeClient:
 
     async def get_drafts(self, entity):
         self.fault("get_drafts")
-        return FakeDraft(self, entity.id)
+        return FakeDraft(self, getattr(entity, "id", entity))  # an entity, or a chat id Telethon resolves
 
     async def get_messages(self, entity, limit=None):
         self.fault("get_messages")
@@ -351,6 +352,35 @@ def test_kill_switch_from_saved_messages_survives_a_restart(backend, tmp_path):
     assert say(again, client2, ANN, "hi") == "drafted"
     assert client2.sent[-1][1].startswith("doppel bot: on, mode draft; since start: 0 drafted")
     assert handlers.parse_switch("/doppel") == "status" and handlers.parse_switch("doppel off") is None
+
+
+def test_switching_off_clears_the_bots_pending_drafts_not_the_owners(backend, tmp_path):
+    bot, client = make_bot(backend, tmp_path)
+    for who in (ANN, BOB, CAT):
+        assert say(bot, client, who, "hi") == "drafted"
+    client.drafts[CAT.id] = "my own words"  # the owner rewrote this one: it is theirs
+    client.drafts[BOB.id] = ""              # the owner deleted this one
+    writes = len(client.draft_writes)
+    assert say(bot, client, ME, "/doppel off", out=True) == "switch off"
+    assert client.draft_writes[writes:] == [(ANN.id, "")] and client.drafts[CAT.id] == "my own words"
+    assert client.sent[-1][1].endswith("; 1 pending draft(s) cleared") and bot.state.suggestions == {}
+    assert "1 pending draft(s) cleared" in bot.err.getvalue()
+    again, client2 = make_bot(backend, tmp_path)  # restarted: no draft of the bot is thought to stand anywhere
+    assert again.state.suggestions == {} and again.state.enabled is False
+    assert say(bot, client, ME, "/doppel on", out=True) == "switch on" and client.draft_writes[writes + 1:] == []
+
+
+def test_a_flood_wait_while_typing_is_waited_out_then_the_reply_goes(twin, backend, tmp_path):
+    bot, client = make_bot(backend, tmp_path, mode="auto", allow=[ANN.id], typing_delay_s=2, max_flood_wait_s=60)
+    client.faults["typing"] = [errors.FloodWaitError(request=None, capture=3)]
+    assert say(bot, client, ANN, "hi") == "sent"
+    assert client.sent == [(ANN.id, expected(twin, [(False, "hi")]) + cfg("bot").disclosure)]
+    assert bot.sleep.calls == [1] * 4 and "FloodWait over, resuming" in bot.err.getvalue()
+    assert [e["event"] for e in log_events(bot)] == ["sent"]  # no error logged for the message
+    client.faults["typing"] = [errors.FloodWaitError(request=None, capture=5000)]
+    with pytest.raises(Stop, match=r"Telegram asks to wait 1:23:20 .* raise bot\.max_flood_wait_s"):
+        say(bot, client, ANN, "and?")
+    assert log_events(bot)[-1]["event"] == "stopped"
 
 
 def test_placeholder_and_empty_replies_are_never_drafted_nor_sent(backend, tmp_path):
