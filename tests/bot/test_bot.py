@@ -426,6 +426,21 @@ class MainClient(FakeClient):
         super().__init__(Clock())
         self.events, self.handlers, self.disconnected = events, [], 0
 
+    login_fault = None  # what the connection raises (Telegram itself cannot be reached from a test)
+
+    async def connect(self):
+        if self.login_fault is not None:
+            raise self.login_fault
+
+    def is_connected(self):
+        return True
+
+    async def __call__(self, request):  # the login's first request (help.getConfig)
+        pass
+
+    async def is_user_authorized(self):
+        return True
+
     async def start(self):
         return self
 
@@ -482,9 +497,9 @@ class FlakyClient(MainClient):
         if self.runs == 3:
             raise KeyboardInterrupt
 
-    async def connect(self):
+    async def connect(self):  # the login's connect, then the reconnects: the first of those fails
         self.connects += 1
-        if self.connects == 1:
+        if self.connects == 2:
             raise OSError("network is unreachable")
 
 
@@ -505,6 +520,20 @@ def test_main_reconnects_and_stops_cleanly_on_ctrl_c(files, tmp_path, monkeypatc
         "doppel bot: lost the connection to Telegram; reconnecting in 10s",
         "doppel bot: reconnected",
         "doppel bot: stopped (0 drafted, 0 sent, 0 suppressed)"]
+
+
+def test_main_names_a_connection_failure_at_start(files, tmp_path, monkeypatch, capsys):
+    ck, _, params = files
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TELEGRAM_API_ID", "1")
+    monkeypatch.setenv("TELEGRAM_API_HASH", "h")
+    client = MainClient([])
+    client.login_fault = ConnectionRefusedError(111, "Connect call failed")
+    monkeypatch.setattr(command, "make_client", lambda session, api_id, api_hash, fetch: client)
+    code = cli.main(["bot", "--base", str(ck), "--params", str(params), "--log", str(tmp_path / "bot.jsonl")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and err[0].startswith("doppel bot: error: Telegram refused the connection"), err
+    assert not any("not logged in" in line for line in err)
 
 
 def expected_from_chat(files, message: str) -> str:
