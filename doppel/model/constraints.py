@@ -26,17 +26,17 @@ class PlaceholderGuard:
         banned = []
         for i in range(vocab_size):
             try:
-                text = tokenizer.decode(torch.tensor([i], dtype=torch.long))
+                text = tokenizer.decode(torch.tensor([i]))
             except Exception:  # ids past the tokenizer's vocabulary (a padded embedding table)
                 continue
             if PLACEHOLDER_START.search(text):
                 banned.append(i)
-        self.banned = torch.tensor(banned, dtype=torch.long)
+        self.banned = banned  # token ids (a list indexes a tensor on any device)
 
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
         """(B, V) logits with the forbidden tokens at -inf (a copy; the input is left as it was)."""
-        if not len(self.banned):
+        if not self.banned:
             return logits
         logits = logits.clone()
-        logits[:, self.banned.to(logits.device)] = float("-inf")
+        logits[:, self.banned] = -torch.inf
         return logits
