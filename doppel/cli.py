@@ -62,7 +62,7 @@ def command(name: str, argv: list[str]) -> Callable[[], int | None]:
             and not {"-h", "--help"} & set(argv):
         return lambda: importlib.import_module(SCRUB_FILTER).main(argv)
     if name in STAGES:
-        return lambda: run_stage_script(stage_script(name), argv)
+        return lambda: run_stage_script(stage_script(name, argv=argv), argv)
     return lambda: importlib.import_module(COMMANDS[name][0]).main(argv)
 
 

@@ -175,3 +175,23 @@ def test_authorship_classifier_separates_speakers():
                         [F.other_line(r) for r in [__import__("random").Random(i) for i in range(200)]])
     assert clf.is_owner("короче щас кофе лол") and not clf.is_owner("What are you doing tonight?")
     assert not clf.is_owner("   ")
+
+
+def test_losses_are_scored_on_the_val_rows(setup, capsys):
+    """val_loss_base/val_loss_tuned are the token-mean loss of each model on evaluate.loss_rows val rows (picked
+    with evaluate.seed), not on train rows: recomputed here with the twin itself."""
+    from doppel import config
+    from doppel.evaluation.report import DIGITS
+    from doppel.model.load import load
+
+    root, ck, ad, train, val, params = setup
+    m, _, _ = run(setup, "val_loss", capsys)
+    cfg = config.load("evaluate", params)
+    val_rows = rows.pick_rows(json.loads(val.read_text()), cfg.loss_rows, cfg.seed)
+    train_rows = rows.pick_rows(json.loads(train.read_text()), cfg.loss_rows, cfg.seed)
+    for adapter, key in ((None, "val_loss_base"), (ad, "val_loss_tuned")):
+        twin = load(ck, adapter, device="cpu")
+        total, count = twin.loss_stats(val_rows, batch_size=cfg.batch_size)
+        on_train = twin.loss_stats(train_rows, batch_size=cfg.batch_size)
+        assert m[key] == round(total / count, DIGITS), key
+        assert round(on_train[0] / on_train[1], DIGITS) != m[key]  # the test can tell the two apart
