@@ -50,7 +50,7 @@ bench: setup
 # (`.venv/bin/mutmut show NAME` shows one). `make mutate MUTATE_MODULES=segment` for one module.
 MUTATE_MODULES ?= segment build training.data training.schedule evaluation.style evaluation.authorship \
                   model.sampling model.constraints telegram.flood redact.scrub redact.candidate redact.validators \
-                  redact.secret
+                  redact.secret quiz.rounds quiz.store quiz.report quiz.auto
 MUTATE_TIMEOUT ?= 3600
 MUTATE_JOBS ?= 2
 mutate: setup
