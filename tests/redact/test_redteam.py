@@ -1,5 +1,6 @@
 """The red-team set (tests/data/redteam/*.tsv): every class caught (recall >= 0.99), clean lines kept (<= 1%
-changed), names with scrub.names; and `doppel bench scrub` on it."""
+changed), names with scrub.names (names*.tsv: recall >= 0.95, <= 3% of the name-like clean lines changed); and
+`doppel bench scrub` on it."""
 from __future__ import annotations
 
 from collections import Counter
@@ -7,7 +8,7 @@ from collections import Counter
 import polars as pl
 import pytest
 
-from doppel.bench.scrub import REDTEAM, read_redteam, score
+from doppel.bench.scrub import REDTEAM, read_redteam, read_redteam_file, score
 from doppel.errors import InputError
 from doppel.redact.names import redact_row
 from doppel.redact.scrub import scrub_texts
@@ -29,8 +30,21 @@ def test_recall_and_clean(names):
     res = score(read_redteam(REDTEAM, names=names), names=names)
     assert ("NAME" in res["recall"]) == names
     for cls, r in res["recall"].items():
-        assert r >= (0.95 if cls == "NAME" else 0.99), (cls, [m for m in res["missed"] if m[0] == cls])
-    assert res["clean_changed"] <= 0.01, res["clean_changed_lines"]
+        assert r >= (0.95 if cls == "NAME" else 1.0), (cls, [m for m in res["missed"] if m[0] == cls])
+    assert res["clean_changed"] <= (0.03 if names else 0.01), res["clean_changed_lines"]
+
+
+def test_hard_names_set():
+    """names_hard.tsv: every case form and writing; names_clean.tsv: lines full of name-like common words."""
+    hard = read_redteam_file(REDTEAM / "names_hard.tsv")
+    clean = read_redteam_file(REDTEAM / "names_clean.tsv")
+    assert len(hard) >= 200 and {c for _, c, _ in hard} == {"NAME"}
+    assert len(clean) >= 150 and {c for _, c, _ in clean} == {"CLEAN"}
+    res = score(hard, names=True)
+    assert res["recall"]["NAME"] >= 0.95, res["missed"]
+    kept = score(clean, names=True)
+    assert kept["clean_changed"] <= 0.03, kept["clean_changed_lines"]
+    assert score(clean + read_redteam_file(REDTEAM / "clean.tsv"), names=False)["clean_changed"] <= 0.01
 
 
 def test_names_option_off_keeps_names():
@@ -51,6 +65,45 @@ def test_names_option_off_keeps_names():
     ("Москва, Спартак, iPhone 15", "Москва, Спартак, iPhone 15"),
     ("<PHONE> и <NAME>", "<PHONE> и <NAME>"),
     ("", ""),
+    # Russian case forms, surnames alone, initials, patronymics, lower case, pet forms
+    ("передай Игнату Белоусову отчёт", "передай <NAME> отчёт"),
+    ("к Сорокиной на приём", "к <NAME> на приём"),
+    ("ИП Колесников А.П.", "ИП <NAME>"),
+    ("А. П. Колесников звонил", "<NAME> звонил"),
+    ("у веры павловны", "у <NAME>"),
+    ("мы с ксенией", "мы с <NAME>"),
+    ("Алиночка, привет", "<NAME>, привет"),
+    ("Колян звонил", "<NAME> звонил"),
+    # ambiguous words: their common use stays; capitalised mid-sentence or next to a name part they go
+    ("надежда умирает последней", "надежда умирает последней"),
+    ("с надеждой на лучшее", "с надеждой на лучшее"),
+    ("передай Надежде привет", "передай <NAME> привет"),
+    ("Любовь Сергеевна пришла", "<NAME> пришла"),
+    ("Любовь зла", "Любовь зла"),
+    ("карта Мир", "карта Мир"),
+    ("стая соколов", "стая соколов"),
+    ("Роман Соколов", "<NAME>"),
+    ("улица Гагарина", "улица Гагарина"),
+    ("в Пушкине", "в Пушкине"),
+    ("Венера видна", "Венера видна"),
+    ("сид фраза", "сид фраза"),
+    # English: titles, surnames after first names, common words that are first names
+    ("ask Mrs. Okafor", "ask Mrs. <NAME>"),
+    ("Mrs Okafor", "Mrs <NAME>"),
+    ("tell Hannah Prescott", "tell <NAME>"),
+    ("tell hannah prescott", "tell <NAME>"),
+    ("Will you come?", "Will you come?"),
+    ("Will Carter is here", "<NAME> is here"),
+    ("I think Will is right", "I think <NAME> is right"),
+    ("Grace period ends", "Grace period ends"),
+    ("the Grace of God", "the Grace of God"),
+    ("Bill, can you", "<NAME>, can you"),
+    ("Bill me later", "Bill me later"),
+    ("see you in June", "see you in June"),
+    ("June Holloway called", "<NAME> called"),
+    ("Long Beach is sunny", "Long Beach is sunny"),
+    ("@james wrote", "@james wrote"),
+    ("#ivan", "#ivan"),
 ])
 def test_name_rules(text, expected):
     assert redact_row(text) == expected
