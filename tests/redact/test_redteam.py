@@ -49,7 +49,7 @@ def test_hard_names_set():
 
 def test_names_option_off_keeps_names():
     text = "получатель artem sokolov, спроси у Марии Ивановой"
-    off, counts = scrub_texts(pl.Series([text]))
+    off, counts = scrub_texts(pl.Series([text]), names=False)
     assert off[0] == text and counts["NAME"] == 0
     on, counts = scrub_texts(pl.Series([text]), names=True)
     assert on[0] == "получатель <NAME>, спроси у <NAME>" and counts["NAME"] == 2
@@ -120,13 +120,13 @@ def test_names_idempotent_and_nulls():
 def test_bad_redteam_file(tmp_path):
     (tmp_path / "x.tsv").write_text("only text\n")
     with pytest.raises(InputError, match="expected text<TAB>class<TAB>value"):
-        read_redteam(tmp_path)
+        read_redteam(tmp_path, names=False)
     with pytest.raises(InputError, match="no red-team"):
-        read_redteam(tmp_path / "empty")
+        read_redteam(tmp_path / "empty", names=False)
 
 
 def test_bench_scrub_command():
-    proc = doppel("bench", "scrub", "--messages", "0", check=True)
+    proc = doppel("bench", "scrub", "--messages", "0", "--no-names", check=True)
     assert "recall ACCOUNT         1.000" in proc.stdout
     assert "clean lines changed" in proc.stdout and "NAME" not in proc.stdout
     bad = doppel("bench", "scrub", "--messages", "-1")
