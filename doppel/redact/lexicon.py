@@ -32,7 +32,8 @@ SURNAME_END_RU = ("ов", "ев", "ёв", "ин", "ова", "ева", "ёва", 
 SURNAME_END_EN = ("ov", "ev", "ova", "eva", "in", "ina", "sky", "skiy", "skaya", "enko", "uk", "ich", "yan",
                   "son", "sen", "stein", "berg", "shvili", "dze", "wicz", "czyk", "ski", "ska")
 DIMINUTIVE_SHARE = 0.75  # the full form a pet form comes from must be this surely a name
-MIN_FIRST_EN = 3  # shorter census entries ("Al", "Jo") are mostly other words
+MIN_FIRST_EN = 3
+LOWER_SHARE = 0.5  # a lower-case Russian word below this name share is a name only next to another part  # shorter census entries ("Al", "Jo") are mostly other words
 
 
 class RuWord(NamedTuple):
@@ -138,12 +139,23 @@ def diminutive_of(lower: str) -> bool:
 
 
 @lru_cache(maxsize=1 << 18)
-def maybe_name(lower: str) -> bool:
-    """Could this lower-case word be part of a name anywhere? (picks the rows that need a closer look)"""
+def maybe_name(word: str) -> bool:
+    """Could this word, as written, start a name anywhere? (picks the rows that need a closer look; a word that
+    is a name part only next to another one needs no row of its own)"""
+    from doppel.redact.words import COMMON_FIRST_EN, CUES_RU, TITLES
+
+    lower = word.lower()
+    if lower in TITLES or lower in CUES_RU:
+        return True
+    cap = word[:1].isupper()
     if lower.isascii():
-        return lower in first_en() or lower in last_en() or surname_shaped_en(lower) or lower in _titles()
+        if lower in first_en():
+            return cap or lower not in COMMON_FIRST_EN and lower not in common_en()
+        return (cap and lower in last_en() or surname_shaped_en(lower)) and (cap or lower not in common_en())
     w = ru_word(lower)
-    return w.share > 0 or (not w.known and w.surname_shaped) or lower in _titles() or diminutive_of(lower)
+    if cap:
+        return w.share > 0 or not w.known or diminutive_of(lower)
+    return w.share >= LOWER_SHARE
 
 
 def _titles() -> frozenset[str]:

@@ -33,7 +33,8 @@ from doppel.redact.words import (
     STOP_EN, STOP_RU, STREET_RU, TITLES,
 )
 
-WORD_RE = r"[A-Za-zА-Яа-яЁё]{2,}"  # the row filter's words (Polars regex)
+WORD_RE = r"[A-Za-zА-Яа-яЁё]{2,}"  # the row filter's words (Polars regex), as written (case decides)
+INITIALS_RE = r"(?:^|[^A-Za-zА-Яа-яЁё])[A-ZА-ЯЁ]\.(?: ?[A-ZА-ЯЁ]\.)?(?: [А-ЯЁA-Z]|$|[ ,;])"
 TOKEN_PY = re.compile(r"(?P<init>(?<![A-Za-zА-Яа-яЁё])[A-ZА-ЯЁ]\.)"
                       r"|(?P<word>[A-Za-zА-Яа-яЁё]+(?:['’][A-Za-z]+|-[A-Za-zА-Яа-яЁё]+)*)")
 STRONG_SHARE = 0.75     # pymorphy name share at which a word is a name wherever it stands
@@ -106,7 +107,7 @@ def _en_role(t: Tok, prev: Tok | None, nxt_char: str) -> int:
     if low in STOP_EN or low in TITLES or low in MONTHS_DAYS_EN:
         return NONE
     first = low in lx.first_en()
-    if not t.cap:
+    if not t.cap:  # "tell ivan", "hannah prescott", "maria ivanova"; never "will" alone
         if not first or low in COMMON_FIRST_EN:
             return NONE
         return ACCEPT if prev is not None and prev.lower in ADDRESS_BEFORE_EN and low not in lx.common_en() \
@@ -213,15 +214,16 @@ def _chain_has_word(text: str, toks: list[Tok], i: int) -> bool:
 
 
 def name_rows(s: pl.Series) -> pl.Series:
-    """Rows with a word that may be part of a name (the only rows `redact_names` can change)."""
-    words = pl.DataFrame({"w": s.str.to_lowercase().str.extract_all(WORD_RE)}).with_row_index("row").explode("w")
-    unique = words["w"].drop_nulls().unique()
-    names = [w for w in unique.to_list() if lx.maybe_name(w)]
-    need = pl.Series("need", [False] * len(s), dtype=pl.Boolean)
-    if not names:
-        return need
-    hit = words.filter(pl.col("w").is_in(pl.Series(names, dtype=pl.String).implode()))["row"].unique()
-    return need.scatter(hit, True) if len(hit) else need
+    """Rows with a word that may start a name, or with initials (the only rows `redact_names` can change).
+    Chats repeat themselves: the words of each distinct text are looked at once."""
+    texts = s.drop_nulls().unique()
+    words = texts.str.extract_all(WORD_RE)
+    vocab = words.explode().drop_nulls().unique()
+    names = pl.Series([w for w in vocab.to_list() if lx.maybe_name(w)], dtype=pl.String)
+    hit = words.list.eval(pl.element().is_in(names.implode())).list.any() if len(names) else \
+        pl.Series([False] * len(texts), dtype=pl.Boolean)
+    hit = hit | texts.str.contains(INITIALS_RE)
+    return s.is_in(texts.filter(hit.fill_null(False)).implode()).fill_null(False).alias("need")
 
 
 def redact_names(s: pl.Series) -> pl.Series:

@@ -131,3 +131,15 @@ def test_bench_scrub_command():
     assert "clean lines changed" in proc.stdout and "NAME" not in proc.stdout
     bad = doppel("bench", "scrub", "--messages", "-1")
     assert bad.returncode == 2 and "--messages: must be >= 0" in bad.stderr
+
+
+def test_name_rows_pick_every_row_a_name_is_found_in():
+    """The row filter (case-aware word lookups + initials) never hides a row in which redact_row finds a name;
+    rows of common words only are not picked."""
+    from doppel.redact.names import name_rows
+
+    texts = [r[0] for r in read_redteam(REDTEAM, names=True)] + ["Лыкова О.Н. подписала", "tell Bartholomew Finch"]
+    need = name_rows(pl.Series(texts, dtype=pl.String)).to_list()
+    assert [t for t, n in zip(texts, need) if not n and redact_row(t) != t] == []
+    common = ["the cable is manual", "army of ants", "стая птиц", "привет, как дела", "Grace period ends"]
+    assert name_rows(pl.Series(common)).to_list() == [False, False, False, False, True]  # "Grace": a first name
