@@ -29,14 +29,16 @@ import polars as pl
 
 from doppel.redact import lexicon as lx
 from doppel.redact.words import (
-    ADDRESS_BEFORE_EN, COMMON_FIRST_EN, CUES_RU, DETERMINERS_EN, MONTHS_DAYS_EN, PERSON_PREP_RU, PLACE_PREP_RU,
+    ADDRESS_BEFORE_EN, COMMON_FIRST_EN, CUES_RU, DETERMINERS_EN, MONTHS_DAYS_EN, MOTION_EN, PERSON_PREP_RU,
+    PLACE_PREP_EN,
+    PLACE_PREP_RU,
     STOP_EN, STOP_RU, STREET_RU, TITLES,
 )
 
 WORD_RE = r"[A-Za-zА-Яа-яЁё]{2,}"  # the row filter's words (Polars regex), as written (case decides)
 INITIALS_RE = r"(?:^|[^A-Za-zА-Яа-яЁё])[A-ZА-ЯЁ]\.(?: ?[A-ZА-ЯЁ]\.)?(?: [А-ЯЁA-Z]|$|[ ,;])"
 TOKEN_PY = re.compile(r"(?P<init>(?<![A-Za-zА-Яа-яЁё])[A-ZА-ЯЁ]\.)"
-                      r"|(?P<word>[A-Za-zА-Яа-яЁё]+(?:['’][A-Za-z]+|-[A-Za-zА-Яа-яЁё]+)*)")
+                      r"|(?P<word>[A-Za-zА-Яа-яЁё]+(?:['’][A-Za-z]{2,}|-[A-Za-zА-Яа-яЁё]+)*)")
 STRONG_SHARE = 0.75     # pymorphy name share at which a word is a name wherever it stands
 START_SHARE = 0.5       # ... capitalised at a sentence start (not an ambiguous one: "Вера в себя")
 CAP_SHARE = 0.05        # ... capitalised mid-sentence
@@ -102,7 +104,7 @@ def _ru_role(t: Tok, prev: Tok | None) -> int:
     return NONE
 
 
-def _en_role(t: Tok, prev: Tok | None, nxt_char: str) -> int:
+def _en_role(t: Tok, prev: Tok | None, nxt_char: str, before2: str) -> int:
     low = t.lower
     if low in STOP_EN or low in TITLES or low in MONTHS_DAYS_EN:
         return NONE
@@ -112,7 +114,8 @@ def _en_role(t: Tok, prev: Tok | None, nxt_char: str) -> int:
             return NONE
         return ACCEPT if prev is not None and prev.lower in ADDRESS_BEFORE_EN and low not in lx.common_en() \
             else CHAIN
-    after_det = prev is not None and prev.lower in DETERMINERS_EN
+    after_det = prev is not None and (prev.lower in DETERMINERS_EN or prev.lower in PLACE_PREP_EN
+                                      or prev.lower == "to" and before2 in MOTION_EN)
     if first and low not in COMMON_FIRST_EN and not after_det:
         return CHAIN if t.first_of_sentence and low in lx.common_en() and nxt_char != "," else ACCEPT
     if first and not after_det and (not t.first_of_sentence or nxt_char == ","):  # "ask Mark", "Bill, can you"
@@ -157,7 +160,8 @@ def _roles(text: str, toks: list[Tok]) -> None:
         elif prev is not None and prev.lower in TITLES and t.cap and text[prev.end:t.start].strip(" .") == "":
             t.role = ACCEPT
         else:
-            t.role = _en_role(t, prev, text[t.end:t.end + 1]) if t.latin else _ru_role(t, prev)
+            before2 = toks[i - 2].lower if i >= 2 else ""
+            t.role = _en_role(t, prev, text[t.end:t.end + 1], before2) if t.latin else _ru_role(t, prev)
     for a, b in zip(toks, toks[1:]):  # English first name + surname, both ways of writing
         if a.latin and a.lower in lx.first_en() and (a.role >= CHAIN or a.lower in MONTHS_DAYS_EN) \
                 and _adjacent(text, a, b) and _surname_after(a, b):

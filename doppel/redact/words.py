@@ -21,6 +21,14 @@ i a an the and or but if so of in on at to for by with from up out as is are was
 not no yes it its he she we you they me him her us them my your our their his this that these those there here
 what who why how when where which hi hey hello dear thanks thank please ok okay sorry yes well oh
 """.split())
+# before a capitalised first name with no surname after it: a place ("in Georgia", "near Victoria")
+PLACE_PREP_EN = frozenset("in at near around across outside inside via".split())
+# "<one of these> to <first name>" is a trip, not a person ("moved to Austin", "flights to Paris")
+MOTION_EN = frozenset("""
+move moved moving go going went gone fly flew flying flight flights trip trips travel traveled travelled
+traveling travelling drive drove driving ticket tickets relocate relocated relocating return returned way road
+train bus visit
+""".split())
 DETERMINERS_EN = frozenset("the a an this that my your our their his her its every each no some any".split())
 # before a capitalised word: a person ("Mrs. Okafor", "Dr Stone"); the title itself is kept
 TITLES = frozenset("""

@@ -102,6 +102,10 @@ def test_names_option_off_keeps_names():
     ("see you in June", "see you in June"),
     ("June Holloway called", "<NAME> called"),
     ("Long Beach is sunny", "Long Beach is sunny"),
+    ("we live in Georgia now", "we live in Georgia now"),        # a first name after "in": a place
+    ("I moved to Austin", "I moved to Austin"),                  # "moved to": a trip
+    ("talk to Austin", "talk to <NAME>"),                        # "to" alone: a person
+    ("in Georgia Whitlock's house", "in <NAME>'s house"),        # ... unless a surname follows
     ("@james wrote", "@james wrote"),
     ("#ivan", "#ivan"),
 ])
