@@ -154,7 +154,7 @@ def maybe_name(word: str) -> bool:
         return (cap and lower in last_en() or surname_shaped_en(lower)) and (cap or lower not in common_en())
     w = ru_word(lower)
     if cap:
-        return w.share > 0 or not w.known or diminutive_of(lower)
+        return w.share > 0 or not w.known or w.surname_shaped or diminutive_of(lower)
     return w.share >= LOWER_SHARE
 
 

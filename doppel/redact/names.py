@@ -97,8 +97,8 @@ def _ru_role(t: Tok, prev: Tok | None) -> int:
         return ACCEPT
     if t.cap and t.first_of_sentence and not w.ambiguous and w.share >= START_SHARE:
         return ACCEPT
-    if t.cap and not t.first_of_sentence and (w.share >= CAP_SHARE or not w.known and w.surname_shaped):
-        return ACCEPT
+    if t.cap and not t.first_of_sentence and (w.share >= CAP_SHARE or w.surname_shaped):
+        return ACCEPT  # mid-sentence a Russian common noun is lower-case: "звонил Орехов", "у Лапина"
     if w.share >= CAP_SHARE or t.cap and not w.known:
         return CHAIN
     return NONE
@@ -167,8 +167,10 @@ def _roles(text: str, toks: list[Tok]) -> None:
                 and _adjacent(text, a, b) and _surname_after(a, b):
             a.role = b.role = ACCEPT
         elif a.latin and b.latin and a.cap and b.cap and a.role == b.role == CHAIN and _adjacent(text, a, b) \
-                and a.lower not in lx.common_en() and (b.lower in lx.last_en() or lx.surname_shaped_en(b.lower)):
-            a.role = b.role = ACCEPT  # a full name whose first name no list has ("Bartholomew Finch")
+                and (a.lower not in lx.common_en() or b.lower not in lx.common_en()) \
+                and (b.lower in lx.last_en() or lx.surname_shaped_en(b.lower)):
+            a.role = b.role = ACCEPT  # a full name whose first name no list has ("Bartholomew Finch", "Peregrine
+            # Ashdown"); not two common words ("Long Beach")
     for a, b in zip(toks, toks[1:]):  # a capitalised word next to initials ("Лыкова О.Н.", "A. Smith")
         word = b if a.init else a if b.init else None
         if word is not None and not word.init and word.cap and word.role < ACCEPT and _adjacent(text, a, b) \
@@ -178,9 +180,15 @@ def _roles(text: str, toks: list[Tok]) -> None:
     while changed:  # a CHAIN part next to an accepted one is accepted (initials, "Вера Павловна")
         changed = False
         for a, b in zip(toks, toks[1:]):
-            if _adjacent(text, a, b) and {a.role, b.role} == {ACCEPT, CHAIN}:
+            if _adjacent(text, a, b) and {a.role, b.role} == {ACCEPT, CHAIN} and _joins(a) and _joins(b):
                 a.role = b.role = ACCEPT
                 changed = True
+
+
+def _joins(t: Tok) -> bool:
+    """A lower-case Latin word joins a name only as the surname after a first name ("hannah prescott"), never
+    by the chain ("see Golden Gate")."""
+    return t.role == ACCEPT or t.cap or not t.latin
 
 
 @lru_cache(maxsize=1 << 16)

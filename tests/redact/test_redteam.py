@@ -86,6 +86,10 @@ def test_names_option_off_keeps_names():
     ("улица Гагарина", "улица Гагарина"),
     ("в Пушкине", "в Пушкине"),
     ("Венера видна", "Венера видна"),
+    ("звонил Орехов", "звонил <NAME>"),                  # capitalised mid-sentence, a surname's ending
+    ("звонил орехов", "звонил орехов"),                  # lower case: "орехов" is a plural of "орех"
+    ("из Берлина прилетел", "из Берлина прилетел"),      # ... but a place after a place preposition
+    ("магазин Магнит", "магазин Магнит"),
     ("сид фраза", "сид фраза"),
     # English: titles, surnames after first names, common words that are first names
     ("ask Mrs. Okafor", "ask Mrs. <NAME>"),
@@ -107,6 +111,7 @@ def test_names_option_off_keeps_names():
     ("talk to Austin", "talk to <NAME>"),                        # "to" alone: a person
     ("in Georgia Whitlock's house", "in <NAME>'s house"),        # ... unless a surname follows
     ("@james wrote", "@james wrote"),
+    ("see Hannah", "see <NAME>"),                        # "see" is a census first name: lower case never joins
     ("#ivan", "#ivan"),
 ])
 def test_name_rules(text, expected):
