@@ -60,7 +60,8 @@ bench: setup
 # (all of them: ~2,800 mutants, about 30 min on 2 cores); then each module's score and its surviving mutants
 # (`.venv/bin/mutmut show NAME` shows one). `make mutate MUTATE_MODULES=segment` for one module.
 MUTATE_MODULES ?= segment build training.data training.schedule evaluation.style evaluation.authorship \
-                  model.sampling redact.scrub redact.candidate redact.validators redact.secret
+                  model.sampling model.constraints telegram.flood redact.scrub redact.candidate redact.validators \
+                  redact.secret quiz.rounds quiz.store quiz.report quiz.auto
 MUTATE_TIMEOUT ?= 3600
 MUTATE_JOBS ?= 2
 mutate: setup

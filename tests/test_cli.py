@@ -46,6 +46,15 @@ def test_every_stage_has_the_shared_flags_each_with_help(name):
 
 
 @pytest.mark.parametrize("name", STAGES)
+def test_help_works_outside_the_project(name, tmp_path):
+    """Help needs no project root (a stage's flags come from the project doppel was installed from); only a
+    run does. The help is the one the project root gives."""
+    proc = doppel(name, "-h" if name == "build" else "--help", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"usage: doppel {name}"), proc.stderr
+    assert proc.stderr == "" and proc.stdout == doppel(name, "--help", cwd=ROOT).stdout
+
+
+@pytest.mark.parametrize("name", STAGES)
 def test_a_stage_run_outside_the_project_says_so(name, tmp_path):
     # `doppel scrub` with no file flags is the stdin filter, which works anywhere
     proc = doppel(name, *(["--input", "m.parquet"] if name == "scrub" else []), cwd=tmp_path)

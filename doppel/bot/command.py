@@ -20,7 +20,8 @@ from doppel.bot.responder import Responder
 from doppel.config import BotConfig
 from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 from doppel.telegram.fetch.dialogs import display_name
-from doppel.telegram.fetch.fetcher import Stop
+from doppel.telegram.fetch.login import log_in
+from doppel.telegram.flood import Stop
 from doppel.telegram.fetch.session import (CREDENTIALS_EPILOG, load_credentials, make_client, prepare_session,
                                            resolve_session, secure_session)
 
@@ -104,7 +105,7 @@ async def run(client, build_responder, err=None) -> Responder:
     from telethon import events
 
     err = err or sys.stderr
-    await client.start()
+    await log_in(client, interactive=sys.stdin.isatty())  # each failure named, as in `doppel fetch`
     me = await client.get_me()
     if me is None:
         raise Stop("not logged in to Telegram")

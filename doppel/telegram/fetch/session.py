@@ -95,6 +95,12 @@ def prepare_session(path: Path) -> None:
     secure_session(path)
 
 
+def remove_session(path: Path) -> None:
+    """Delete a session file and its journal (one that never held a login)."""
+    for p in (path, path.with_name(path.name + "-journal")):
+        p.unlink(missing_ok=True)
+
+
 def secure_session(path: Path) -> None:
     for p in (path, path.with_name(path.name + "-journal")):
         if p.exists():
