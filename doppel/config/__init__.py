@@ -35,7 +35,7 @@ PARAMS_FILE = Path("params.yaml")
 PIPELINE = {"ingest": "IngestConfig", "scrub": "ScrubConfig", "segment": "SegmentConfig", "build": "BuildConfig",
             "evaluate": "EvaluateConfig", "base": "BaseConfig", "train": "TrainConfig"}
 COMMANDS = {"sample": "SampleConfig", "fetch": "FetchConfig", "chat": "ChatConfig", "serve": "ServeConfig",
-            "export": "ExportConfig", "bot": "BotConfig"}
+            "export": "ExportConfig", "bot": "BotConfig", "quiz": "QuizConfig"}
 SECTIONS = {**PIPELINE, **COMMANDS}
 
 

@@ -15,3 +15,12 @@ def test_serve_caps_exactly_at_and_one_past():
     assert cfg("serve", max_new_tokens=512, max_tokens_cap=512).max_new_tokens == 512
     with pytest.raises(InputError, match=r"serve\.max_new_tokens: must be at most max_tokens_cap"):
         cfg("serve", max_new_tokens=513, max_tokens_cap=512)
+
+
+def test_quiz_bounds_exactly_at_and_one_past():
+    assert cfg("quiz", port=65535).port == 65535 and cfg("quiz", rounds=1).rounds == 1
+    assert cfg("quiz", context_turns=0).context_turns == 0 and cfg("quiz", precision=None).precision is None
+    for key, bad in (("port", 65536), ("port", -1), ("rounds", 0), ("context_turns", -1), ("results", ""),
+                     ("precision", "fp8")):
+        with pytest.raises(InputError, match=rf"quiz\.{key}"):
+            cfg("quiz", **{key: bad})
