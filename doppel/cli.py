@@ -58,7 +58,7 @@ def usage() -> str:
 # ------------------------------------------------------------------------------------------ dispatch
 
 def command(name: str, argv: list[str]) -> Callable[[], int | None]:
-    if name == "scrub" and not any(a.split("=")[0] in ("--input", "--output", "--report", "--params") for a in argv) \
+    if name == "scrub" and not any(a.split("=")[0] in ("--input", "--output", "--report") for a in argv) \
             and not {"-h", "--help"} & set(argv):
         return lambda: importlib.import_module(SCRUB_FILTER).main(argv)
     if name in STAGES:
