@@ -14,6 +14,7 @@ from typing import Callable
 from doppel.shell import guarded, run_stage_script, stage_script
 
 STAGES = {
+    "check": "validate every section of params.yaml (the first stage: a bad value stops `dvc repro` here)",
     "ingest": "Telegram exports -> message table (parquet) + accounting report",
     "scrub": "redact private data (the pipeline stage; with no file flags, a stdin -> stdout filter)",
     "segment": "messages -> sessions -> turns",

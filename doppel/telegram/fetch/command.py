@@ -12,7 +12,8 @@ from doppel import config
 from doppel.config import FetchConfig
 from doppel.telegram.fetch.fetcher import Stop, Summary, fetch
 from doppel.telegram.fetch.login import log_in
-from doppel.telegram.fetch.session import (load_credentials, make_client, prepare_session, remove_session,
+from doppel.telegram.fetch.session import (CREDENTIALS_EPILOG, load_credentials, make_client, prepare_session,
+                                           remove_session, resolve_session, secure_session)
                                            resolve_session, secure_session)
 from doppel.shell import ArgumentParser
 
@@ -36,7 +37,8 @@ SLEEP = asyncio.sleep  # tests replace it to shorten FloodWait countdowns
 def parser() -> argparse.ArgumentParser:
     ap = ArgumentParser(
         prog="doppel fetch",
-        description="Download your Telegram chats with Telethon into data/raw/telethon (incremental, resumable).")
+        description="Download your Telegram chats with Telethon into data/raw/telethon (incremental, resumable).",
+        epilog=CREDENTIALS_EPILOG)
     ap.add_argument("--output", "--out", dest="out", type=Path, help="output folder (default: fetch.out in params.yaml)")
     ap.add_argument("--include-groups", action="store_true", default=None,
                     help="also private groups and supergroups (channels never)")

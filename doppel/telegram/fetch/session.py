@@ -13,6 +13,13 @@ CREDENTIALS_HELP = (
     "then set TELEGRAM_API_ID and TELEGRAM_API_HASH, or write api_id = ... and api_hash = \"...\" in this file"
 )
 
+# the --help epilog of both commands that log in (fetch, bot): the credentials are the same, named once here
+CREDENTIALS_EPILOG = (
+    "Telegram credentials (the same for doppel fetch and doppel bot): TELEGRAM_API_ID and TELEGRAM_API_HASH "
+    "from https://my.telegram.org (API development tools), or api_id / api_hash in "
+    "$XDG_CONFIG_HOME/doppel/telegram.toml (~/.config/doppel/); both use the login session doppel fetch made "
+    "(fetch.session; null: ~/.config/doppel/telethon.session).")
+
 
 def config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
