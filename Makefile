@@ -7,7 +7,7 @@ export DVC_NO_ANALYTICS := 1
 # DVC stages call `doppel`: put the venv's scripts first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup repro test bench plots clean-venv
+.PHONY: setup repro pull test bench plots clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,19 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
 
 setup: $(VENV)/.installed
 
+# `doppel check` first: a bad value in params.yaml is one line and exit code 2 (make's own code for a failed
+# step), before DVC runs or removes anything; `dvc repro` alone stops at its check stage too (exit 255).
 repro: setup
+	$(BIN)/doppel check
 	dvc repro
+
+# In a clone: everything shareable from the DVC remote (dataset, base, adapter, reports, plots). The private
+# outputs (dvc.yaml's `push: false`) are never on a remote: --allow-missing skips them, and the note says so.
+PRIVATE = $(strip $(shell grep -B1 'push: false' dvc.yaml | sed -n 's/^ *- \(.*\):$$/\1/p' | tr '\n' ' '))
+pull: setup
+	dvc pull --quiet --allow-missing
+	@echo "make pull: done; private by design, never on a remote (push: false): your export (ingest.input) and $(PRIVATE)"
+	@echo "make pull: so \`dvc status\` lists ingest, scrub, segment and build as changed; \`dvc status base train evaluate\` checks the rest"
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -49,7 +60,8 @@ bench: setup
 # (all of them: ~2,800 mutants, about 30 min on 2 cores); then each module's score and its surviving mutants
 # (`.venv/bin/mutmut show NAME` shows one). `make mutate MUTATE_MODULES=segment` for one module.
 MUTATE_MODULES ?= segment build training.data training.schedule evaluation.style evaluation.authorship \
-                  model.sampling redact.scrub redact.candidate redact.validators redact.secret
+                  model.sampling model.constraints telegram.flood redact.scrub redact.candidate redact.validators \
+                  redact.secret quiz.rounds quiz.store quiz.report quiz.auto
 MUTATE_TIMEOUT ?= 3600
 MUTATE_JOBS ?= 2
 mutate: setup

@@ -116,7 +116,8 @@ def check_val(train: pl.DataFrame, val: pl.DataFrame) -> None:
         sessions = train.select(KEYS).n_unique()
         raise InputError("turns", f"the val split is empty: {train.height} training row(s) in {sessions} "
                          "session(s), and val takes whole sessions (the latest), so it needs at least 2; export "
-                         "more history, or lower segment.session_gap_hours to cut it into more sessions")
+                         "more history, or lower segment.session_gap_hours to cut it into more sessions (keep it longer than "
+                         "the wait for a reply)")
 
 
 def warnings(report: dict, cfg: BuildConfig) -> list[str]:

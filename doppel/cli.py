@@ -14,6 +14,7 @@ from typing import Callable
 from doppel.shell import guarded, run_stage_script, stage_script
 
 STAGES = {
+    "check": "validate every section of params.yaml (the first stage: a bad value stops `dvc repro` here)",
     "ingest": "Telegram exports -> message table (parquet) + accounting report",
     "scrub": "redact private data (the pipeline stage; with no file flags, a stdin -> stdout filter)",
     "segment": "messages -> sessions -> turns",
@@ -29,6 +30,7 @@ COMMANDS = {
     "export": ("doppel.export.command", "the twin for other runtimes: --to litgpt | hf | peft"),
     "serve": ("doppel.serve.command", "OpenAI-compatible API for the twin on 127.0.0.1"),
     "bot": ("doppel.bot.command", "the twin in your Telegram: reply drafts you approve (or auto in allowed chats)"),
+    "quiz": ("doppel.quiz.command", "a blind test in the browser: which reply is really mine? (--report: the result)"),
     "bench": ("doppel.bench.command", "benchmarks: `bench prep` (data stages), `bench train` (training), `bench serve` (API)"),
 }
 SCRUB_FILTER = "doppel.redact.filter"
@@ -57,11 +59,11 @@ def usage() -> str:
 # ------------------------------------------------------------------------------------------ dispatch
 
 def command(name: str, argv: list[str]) -> Callable[[], int | None]:
-    if name == "scrub" and not any(a.split("=")[0] in ("--input", "--output", "--report", "--params") for a in argv) \
+    if name == "scrub" and not any(a.split("=")[0] in ("--input", "--output", "--report") for a in argv) \
             and not {"-h", "--help"} & set(argv):
         return lambda: importlib.import_module(SCRUB_FILTER).main(argv)
     if name in STAGES:
-        return lambda: run_stage_script(stage_script(name), argv)
+        return lambda: run_stage_script(stage_script(name, argv=argv), argv)
     return lambda: importlib.import_module(COMMANDS[name][0]).main(argv)
 
 

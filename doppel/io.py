@@ -13,7 +13,7 @@ import polars as pl
 
 from doppel.errors import InputError
 
-RUN_FIRST = "run the previous stage first: `dvc repro`"
+RUN_FIRST = "run `dvc checkout` first (restores it from the DVC cache), else `dvc repro`"
 
 
 def write_json(path: Path, obj) -> None:
@@ -63,7 +63,10 @@ def read_table(path: Path, columns: list[str], model=None, optional: tuple[str, 
     return frame
 
 
-def read_rows(path: Path, hint: str = "run the build stage first: `dvc repro build`, or `dvc pull`") -> list[dict]:
+ROWS_FIRST = "run `dvc checkout` first (restores it from the DVC cache), else `dvc pull` or `dvc repro build`"
+
+
+def read_rows(path: Path, hint: str = ROWS_FIRST) -> list[dict]:
     """A dataset split (a JSON list of instruction rows), checked for `instruction` and `output` strings."""
     path = Path(path)
     if not path.is_file():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import polars as pl
 
 from doppel.config import SegmentConfig
+from doppel.errors import InputError
 from doppel.schemas import Turn
 
 KEYS = ["chat_id", "session_id"]
@@ -66,7 +67,20 @@ def run(cfg: SegmentConfig, messages: pl.DataFrame) -> tuple[pl.DataFrame, dict]
         "owner_turns": int(kept["is_owner"].sum()),
         "messages_per_turn_mean": round(kept["n_messages"].mean() or 0.0, 3),
     }
+    check_gap(kept, report, cfg)
     return Turn.validate(kept), report
+
+
+def check_gap(kept: pl.DataFrame, report: dict, cfg: SegmentConfig) -> None:
+    """Every kept turn the owner's while sessions without the owner were dropped: the gap is shorter than the
+    wait for a reply, so each reply fell into a session of its own (dropped) and nothing is left to learn from.
+    Said here, where the cause is known: build would only see owner-only turns (a swapped owner flag's look)."""
+    dropped = report["sessions_dropped"]["session_without_owner"]
+    if kept.height and kept["is_owner"].all() and dropped:
+        raise InputError("messages", f"every kept session holds only the owner's messages: {dropped:,} session(s) "
+                         "of only the other side were dropped, so the replies are cut off from what they answer; "
+                         f"segment.session_gap_hours ({cfg.session_gap_hours:g}) is shorter than the wait for a "
+                         "reply: raise it")
 
 
 def summary(report: dict) -> str:

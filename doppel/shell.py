@@ -66,9 +66,18 @@ def twin_flags(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in TWIN_KEYS if getattr(args, k, None) is not None}
 
 
-def stage_script(name: str, root: Path | None = None) -> Path:
+# the project a source install of doppel came from (stages/ beside doppel/): where --help finds a stage's flags
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
+HELP_FLAGS = ("-h", "--help")
+
+
+def stage_script(name: str, root: Path | None = None, argv: list[str] = ()) -> Path:
+    """stages/NAME.py under `root` (the working folder). Help works anywhere: with -h/--help the script of
+    the project doppel was installed from will do; only running needs the project root."""
     root = Path.cwd() if root is None else root
     script = root / "stages" / f"{name}.py"
+    if not script.is_file() and set(HELP_FLAGS) & set(argv) and (SOURCE_ROOT / "stages" / f"{name}.py").is_file():
+        return SOURCE_ROOT / "stages" / f"{name}.py"
     if not script.is_file():
         raise InputError(script, f"not found: run `doppel {name}` from the project root (the folder with dvc.yaml)")
     return script

@@ -2,7 +2,7 @@
 
 <PHONE>, <EMAIL>, <CARD>, <IBAN>, <ACCOUNT>, <PASSPORT>, <INN>, <SNILS>, <SECRET>, <SEED_PHRASE>,
 <CRYPTO_ADDRESS> (doppel.redact), <NAME> with `scrub.names`; the export's own phone/email/card entities too.
-`doppel scrub` with none of --input/--output/--report/--params filters stdin to stdout instead.
+`doppel scrub` with none of --input/--output/--report filters stdin to stdout instead (doppel/redact/filter.py).
 """
 import sys
 import time

@@ -260,7 +260,7 @@ def test_an_empty_val_split_is_refused_naming_rows_and_sessions():
     assert str(err.value) == (
         "turns: the val split is empty: 2 training row(s) in 1 session(s), and val takes whole sessions (the "
         "latest), so it needs at least 2; export more history, or lower segment.session_gap_hours to cut it into "
-        "more sessions")
+        "more sessions (keep it longer than the wait for a reply)")
     rows = pl.DataFrame({"chat_id": [1, 1, 2, 2], "session_id": [0, 0, 0, 1], "output": list("abcd")})
     with pytest.raises(InputError, match=r"4 training row\(s\) in 3 session\(s\)"):
         check_val(rows, rows.clear())

@@ -46,6 +46,15 @@ def test_every_stage_has_the_shared_flags_each_with_help(name):
 
 
 @pytest.mark.parametrize("name", STAGES)
+def test_help_works_outside_the_project(name, tmp_path):
+    """Help needs no project root (a stage's flags come from the project doppel was installed from); only a
+    run does. The help is the one the project root gives."""
+    proc = doppel(name, "-h" if name == "build" else "--help", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"usage: doppel {name}"), proc.stderr
+    assert proc.stderr == "" and proc.stdout == doppel(name, "--help", cwd=ROOT).stdout
+
+
+@pytest.mark.parametrize("name", STAGES)
 def test_a_stage_run_outside_the_project_says_so(name, tmp_path):
     # `doppel scrub` with no file flags is the stdin filter, which works anywhere
     proc = doppel(name, *(["--input", "m.parquet"] if name == "scrub" else []), cwd=tmp_path)
@@ -130,3 +139,48 @@ def test_every_section_of_the_project_params_is_valid():
     assert sorted(data) == sorted(config.SECTIONS)
     for name in config.SECTIONS:
         assert config.load(name, ROOT / "params.yaml") is not None
+
+
+COMMAND_BAD_VALUES = [
+    ("chat", "temperature", -1, "chat.temperature: input should be greater than or equal to 0"),
+    ("serve", "port", "abc", "serve.port: input should be a valid integer"),
+    ("bot", "mode", "Auto", "bot.mode: input should be 'draft' or 'auto'"),
+    ("fetch", "batch_size", 0, "fetch.batch_size: input should be greater than or equal to 1 (got 0)"),
+]
+
+
+@pytest.mark.parametrize("section,key,value,message", BAD_VALUES + COMMAND_BAD_VALUES,
+                         ids=[f"{s}.{k}={v}" for s, k, v, _ in BAD_VALUES + COMMAND_BAD_VALUES])
+def test_check_finds_a_bad_value_in_any_section(section, key, value, message, tmp_path):
+    """`doppel check` (the first DVC stage, and `make repro`'s first step): the same line as the stage that reads
+    the section, whichever section it is in, and no report written."""
+    project(tmp_path, section, key, value)
+    proc = doppel("check", "--params", "other.yaml", "--output", "r.json", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"doppel check: error: other.yaml: {message}"), proc.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_check_refuses_a_missing_section_and_its_report_never_changes_while_valid(tmp_path):
+    project(tmp_path, "train", "lr", 0.001)
+    proc = doppel("check", "--params", "other.yaml", "--output", "a.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    params = yaml.safe_load((tmp_path / "other.yaml").read_text())
+    params["segment"]["session_gap_hours"] = 12  # another valid value: the same report, so nothing reruns
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(params))
+    assert doppel("check", "--params", "other.yaml", "--output", "b.json", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert yaml.safe_load((tmp_path / "a.json").read_text())["valid"] is True
+    del params["bot"]
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(params))
+    proc = doppel("check", "--params", "other.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == "doppel check: error: other.yaml: bot: section missing (every knob has its value in params.yaml)\n"
+
+
+@pytest.mark.parametrize("name", ["fetch", "bot"])
+def test_both_commands_that_log_in_name_the_telegram_credentials(name):
+    shown = " ".join(doppel(name, "--help", check=True).stdout.split())
+    assert "TELEGRAM_API_ID and TELEGRAM_API_HASH from https://my.telegram.org" in shown
+    assert "the same for doppel fetch and doppel bot" in shown and "telegram.toml" in shown

@@ -250,3 +250,31 @@ def test_no_training_rows_points_at_ingest_chat_types():
 def test_min_train_rows_warning_is_checked(value, needle):
     with pytest.raises(InputError, match=needle):
         cfg("build", min_train_rows_warning=value)
+
+
+def test_a_tiny_exports_hints_lead_to_the_real_cause_and_then_to_a_dataset():
+    """A tiny export (one chat, two conversations 6 h apart, replies 10 min after each message). Follow each hint:
+    build's empty val split says lower segment.session_gap_hours; lowered below the reply wait, segment names
+    that cause (not the look of a swapped owner flag) and says raise it; between the two, build succeeds."""
+    rows = [(1, start + 10 * i, i % 2 == 1, f"{'me' if i % 2 else 'them'} {start} {i}")
+            for start in (0, 6 * 60) for i in range(6)]
+    msgs = messages(rows)
+    turns, _ = segment.run(cfg("segment", session_gap_hours=24), msgs)
+    with pytest.raises(InputError, match=r"the val split is empty.*lower segment.session_gap_hours"):
+        build.run(cfg("build"), turns)
+    with pytest.raises(InputError) as err:                  # lowered too far: 6 min < the 10 min reply wait
+        segment.run(cfg("segment", session_gap_hours=0.1), msgs)
+    assert str(err.value) == (
+        "messages: every kept session holds only the owner's messages: 6 session(s) of only the other side were "
+        "dropped, so the replies are cut off from what they answer; segment.session_gap_hours (0.1) is shorter "
+        "than the wait for a reply: raise it")
+    with pytest.raises(InputError) as near:                 # exactly at the wait: still cut (a longer silence
+        segment.run(cfg("segment", session_gap_hours=10 / 60 - 1e-9), msgs)  # than the gap starts a session)
+    assert "raise it" in str(near.value)
+    turns, report = segment.run(cfg("segment", session_gap_hours=10 / 60), msgs)   # the wait itself: kept
+    assert report["sessions"] == 2
+    turns, report = segment.run(cfg("segment", session_gap_hours=1), msgs)         # between the two hints
+    train, val, built = build.run(cfg("build"), turns)
+    assert (train.height, val.height) == (3, 3) and built["sessions"] == {"train": 1, "val": 1}
+    with pytest.raises(InputError, match="owner flag"):     # a real swap is still called one
+        build.run(cfg("build"), turns.with_columns(is_owner=pl.lit(True)))

@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import polars as pl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import cfg
 from doppel.build import instruction_rows, split_by_time
+from doppel.errors import InputError
 from doppel.prompt import OWNER_LABEL
 from doppel.schemas import Message
 from doppel import segment
@@ -70,7 +71,11 @@ def test_segment_invariants(rows, gap_hours):
 @DERANDOMIZED
 @given(st.lists(message, min_size=2, max_size=60), st.floats(0.0, 0.5))
 def test_build_invariants(rows, val_share):
-    turns, _ = segment.run(cfg("segment"), frame(rows))
+    try:
+        turns, _ = segment.run(cfg("segment"), frame(rows))
+    except InputError as err:   # nothing to learn from: the owner's sessions alone (segment.check_gap's refusal)
+        assert str(err).endswith("is shorter than the wait for a reply: raise it")
+        assume(False)
     built, dropped = instruction_rows(turns, cfg("build", context_tokens=30, system_prompt=""))
     owner_turns = int(turns["is_owner"].sum())
     assert built.height + sum(dropped.values()) == owner_turns

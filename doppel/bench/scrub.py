@@ -5,6 +5,7 @@ A red-team line counts as caught when its class's placeholder is in the output a
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -16,26 +17,31 @@ from doppel.errors import InputError
 from doppel.shell import ArgumentParser
 
 REDTEAM = Path(__file__).resolve().parents[2] / "tests" / "data" / "redteam"
+NAMES_FILES = "names"  # red-team files whose name starts so are scored only with names on
 
 
-def read_redteam(folder: Path = REDTEAM, names: bool = False) -> list[tuple[str, str, str]]:
-    """(text, class, value) rows of every .tsv in `folder` (names.tsv only with `names`); "\\n" in a text is a
+def read_redteam(folder: Path, *, names: bool) -> list[tuple[str, str, str]]:
+    """(text, class, value) rows of every .tsv in `folder` (names*.tsv only with `names`); "\\n" in a text is a
     newline."""
-    files = sorted(p for p in folder.glob("*.tsv") if names or p.name != "names.tsv")
+    files = sorted(p for p in folder.glob("*.tsv") if names or not p.name.startswith(NAMES_FILES))
     if not files:
         raise InputError(folder, "no red-team .tsv files here")
+    return [row for path in files for row in read_redteam_file(path)]
+
+
+def read_redteam_file(path: Path) -> list[tuple[str, str, str]]:
+    """(text, class, value) rows of one red-team .tsv."""
     rows = []
-    for path in files:
-        for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            parts = line.split("\t")
-            if len(parts) != 3:
-                raise InputError(path, f"line {k}: expected text<TAB>class<TAB>value, got {len(parts)} fields")
-            text, cls, value = (p.replace("\\n", "\n") for p in parts)
-            rows.append((text, cls, value))
+    for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise InputError(path, f"line {k}: expected text<TAB>class<TAB>value, got {len(parts)} fields")
+        text, cls, value = (p.replace("\\n", "\n") for p in parts)
+        rows.append((text, cls, value))
     return rows
 
 
-def score(rows: list[tuple[str, str, str]], names: bool = False) -> dict:
+def score(rows: list[tuple[str, str, str]], *, names: bool) -> dict:
     """{"recall": {class: share caught}, "missed": [(class, text, output)], "clean_changed": share, "clean": n}."""
     from doppel.redact.scrub import scrub_texts
 
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=1_000_000,
                     help="generated messages for the speed figure (default: 1000000; 0: skip it)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the generated messages (default: 1)")
-    ap.add_argument("--names", action="store_true", help="redact person names too (scrub.names) and score names.tsv")
+    ap.add_argument("--names", action=argparse.BooleanOptionalAction, default=None,
+                    help="redact person names too and score names*.tsv, or not (default: scrub.names of params.yaml)")
     ap.add_argument("--redteam", type=Path, default=REDTEAM,
                     help=f"folder of red-team .tsv files (default: {REDTEAM})")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "doppel-bench",
@@ -97,10 +104,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.messages < 0:
         raise InputError("--messages", f"must be >= 0, got {args.messages}")
-    res = score(read_redteam(args.redteam, args.names), args.names)
+    if args.names is None:
+        from doppel import config
+        args.names = config.load("scrub", config.PARAMS_FILE).names
+    res = score(read_redteam(args.redteam, names=args.names), names=args.names)
     for cls, r in res["recall"].items():
         print(f"recall {cls:<15} {r:.3f}  ({res['lines'][cls]} lines)")
     print(f"clean lines changed {res['clean_changed']:.3%}  ({len(res['clean_changed_lines'])} of {res['clean']})")
+    for path in sorted(args.redteam.glob("*.tsv")):  # per file: names_clean.tsv is the name-like clean set
+        if args.names or not path.name.startswith(NAMES_FILES):
+            part = score(read_redteam_file(path), names=args.names)
+            if part["clean"]:
+                print(f"  {path.name:<20} {part['clean_changed']:.3%}  ({len(part['clean_changed_lines'])} of "
+                      f"{part['clean']})")
+            if "NAME" in part["recall"]:
+                print(f"  {path.name:<20} recall NAME {part['recall']['NAME']:.3f}  ({part['lines']['NAME']} lines)")
     if args.show:
         for cls, text, got in res["missed"]:
             print(f"MISSED {cls}: {text!r} -> {got!r}")

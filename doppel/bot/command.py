@@ -20,9 +20,10 @@ from doppel.bot.responder import Responder
 from doppel.config import BotConfig
 from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 from doppel.telegram.fetch.dialogs import display_name
-from doppel.telegram.fetch.fetcher import Stop
-from doppel.telegram.fetch.session import (load_credentials, make_client, prepare_session, resolve_session,
-                                           secure_session)
+from doppel.telegram.fetch.login import log_in
+from doppel.telegram.flood import Stop
+from doppel.telegram.fetch.session import (CREDENTIALS_EPILOG, load_credentials, make_client, prepare_session,
+                                           resolve_session, secure_session)
 
 SLEEP = asyncio.sleep  # tests replace it: FloodWait countdowns, typing delays, reconnect pauses
 RECONNECT_S = (5, 300)  # first and longest pause before reconnecting
@@ -31,7 +32,7 @@ RECONNECT_S = (5, 300)  # first and longest pause before reconnecting
 def parser() -> argparse.ArgumentParser:
     ap = ArgumentParser(prog="doppel bot", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+                                 epilog="\n\n".join([*__doc__.split("\n\n")[1:], CREDENTIALS_EPILOG]))
     ap.add_argument("--mode", choices=["draft", "auto"], help="draft: suggestions you send yourself; auto: it "
                     "sends in the --allow chats (default: bot.mode)")
     ap.add_argument("--allow", nargs="+", action="extend", default=[], metavar="CHAT",
@@ -104,7 +105,7 @@ async def run(client, build_responder, err=None) -> Responder:
     from telethon import events
 
     err = err or sys.stderr
-    await client.start()
+    await log_in(client, interactive=sys.stdin.isatty())  # each failure named, as in `doppel fetch`
     me = await client.get_me()
     if me is None:
         raise Stop("not logged in to Telegram")

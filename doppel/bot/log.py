@@ -49,6 +49,6 @@ class EventLog:
                     enabled = entry["to"] == "on"
                 elif event == "drafted" and isinstance(chat, int) and isinstance(entry.get("reply"), str):
                     drafts[chat] = entry["reply"]
-                elif event == "sent" and isinstance(chat, int):
+                elif event in ("sent", "draft_cleared") and isinstance(chat, int):
                     drafts.pop(chat, None)
         return enabled, drafts

@@ -17,7 +17,7 @@ from doppel.bot.handlers import (
 from doppel.bot.log import EventLog
 from doppel.config import BotConfig, IngestConfig, ScrubConfig
 from doppel.telegram.fetch.dialogs import SERVICE_USER_IDS, display_name
-from doppel.telegram.fetch.fetcher import Stop, format_wait, countdown
+from doppel.telegram.flood import FloodGuard, flood_errors
 
 
 def local_now() -> datetime:
@@ -34,24 +34,17 @@ class Responder:
         self.state = State()
         self.state.enabled, self.state.suggestions = log.restore()
         self._locks: dict[int, asyncio.Lock] = {}
+        self._chats: dict[int, object] = {}  # chat id -> its entity, for clearing the bot's drafts there
+        self.flood = FloodGuard(cfg.max_flood_wait_s, self.sleep, self.err, lambda wait: (
+            f"Telegram asks to wait {wait} before more requests; the bot stopped (drafts and sends made so far "
+            f"stay). Start it again after that, or raise bot.max_flood_wait_s"),
+            on_stop=lambda seconds: self.log.write("stopped", reason="flood_wait", seconds=seconds))
 
     # ------------------------------------------------------------------------------------------- plumbing
 
     async def call(self, fn, *args, **kwargs):
         """A Telegram call; a FloodWait up to bot.max_flood_wait_s is waited out (visibly), a longer one stops."""
-        from telethon import errors
-
-        while True:
-            try:
-                return await fn(*args, **kwargs)
-            except (errors.FloodWaitError, errors.FloodPremiumWaitError) as err:
-                seconds = int(getattr(err, "seconds", 0) or 0)
-                if seconds > self.cfg.max_flood_wait_s:
-                    self.log.write("stopped", reason="flood_wait", seconds=seconds)
-                    raise Stop(f"Telegram asks to wait {format_wait(seconds)} before more requests; the bot stopped "
-                               f"(drafts and sends made so far stay). Start it again after that, or raise "
-                               f"bot.max_flood_wait_s") from None
-                await countdown(seconds + 1, self.sleep, self.err)
+        return await self.flood.call(fn, *args, **kwargs)
 
     def status(self, chat, line: str) -> None:
         name = display_name(chat) or "(no name)"
@@ -88,14 +81,32 @@ class Responder:
         word = parse_switch(getattr(message, "message", None)) if message.out else None
         if word is None:
             return "saved message"
+        cleared = 0
         if word in ("on", "off"):
             self.state.enabled = word == "on"
             self.log.write("switch", to=word)
             if word == "off":
-                print("doppel bot: switched off from Saved Messages (/doppel on resumes)", file=self.err, flush=True)
+                cleared = await self.clear_drafts()
+                print(f"doppel bot: switched off from Saved Messages (/doppel on resumes); {cleared} pending "
+                      "draft(s) cleared", file=self.err, flush=True)
         reply = SWITCH_HELP if word == "help" else status_text(self.cfg, self.state, self.now())
+        if word == "off":
+            reply += f"; {cleared} pending draft(s) cleared"
         await self.call(self.client.send_message, chat, reply, parse_mode=None)
         return f"switch {word}"
+
+    async def clear_drafts(self) -> int:
+        """Switched off: the bot's suggestions still standing as drafts are cleared (a draft the owner changed is
+        theirs and stays). Returns how many were cleared."""
+        cleared = 0
+        for cid, text in list(self.state.suggestions.items()):
+            draft = await self.call(self.client.get_drafts, self._chats.get(cid, cid))
+            if (draft.raw_text or "").strip() and draft_is_ours(draft.raw_text, text):
+                await self.call(draft.set_message, "", parse_mode=None)
+                cleared += 1
+            self.state.suggestions.pop(cid, None)
+            self.log.write("draft_cleared", chat=cid)
+        return cleared
 
     def _done(self, chat, message, event: str, why: str, **fields) -> str:
         self.state.counts[event] += 1
@@ -146,8 +157,18 @@ class Responder:
                 return sent
         await self.call(draft.set_message, reply, parse_mode=None)
         self.state.suggestions[cid] = reply
+        self._chats[cid] = chat
         why = "" if block == "draft mode" else (block or "Telegram refused the send")
         return self._done(chat, message, "drafted", why, reply=reply, turns=len(ctx.turns))
+
+    async def typing(self, chat) -> None:
+        """"typing..." for bot.typing_delay_s. A FloodWait on the typing action is waited out (or stops the bot,
+        as on any call); the reply goes out after it, without more typing."""
+        try:
+            async with self.client.action(chat, "typing"):
+                await self.sleep(self.cfg.typing_delay_s)
+        except flood_errors() as err:
+            await self.flood.wait(err)
 
     async def send(self, chat, message, reply: str, draft) -> str:
         """Auto mode: "typing..." for bot.typing_delay_s, then the reply with the disclosure: `sent`; `stale` when
@@ -158,8 +179,7 @@ class Responder:
         text = reply + self.cfg.disclosure
         self.state.sent_texts.setdefault(chat.id, deque(maxlen=50)).append(text.strip())  # before its echo comes
         try:
-            async with self.client.action(chat, "typing"):
-                await self.sleep(self.cfg.typing_delay_s)
+            await self.typing(chat)
             if self.state.stale(chat.id, message.id):
                 return self._done(chat, message, "stale", "a newer message came in while typing")
             ours = bool((draft.raw_text or "").strip())  # the bot's earlier suggestion there: clear it

@@ -7,25 +7,37 @@ turn to fit the model's context; the reply streams to stdout as it is generated.
     doppel chat                          # base + models/adapter; /reset starts over, /quit or Ctrl-D ends
     doppel chat --message "are you in?"  # one reply, then exit
     doppel chat --no-adapter             # the base model alone, for comparison
+    printf 'hi\nпривет\n' | doppel chat  # piped: each reply ends with an empty line
+    printf 'hi\n' | doppel chat --jsonl  # piped: one JSON object per reply, {"message": ..., "reply": ...}
+
+Any line starting with `/` is a command (/reset, /quit, /help); an unknown one gets a hint and never reaches
+the twin. Start a message with `//` to send it with a single leading `/`.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from doppel import config
+from doppel.errors import InputError
 from doppel.model.conversation import Conversation
 from doppel.model.load import load_twin
 from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 
 COMMANDS = {"/reset": "forget the conversation so far", "/quit": "end the chat (also Ctrl-D)", "/help": "this list"}
+QUIT, RESET, HELP = ("/quit", "/exit", "/q"), ("/reset",), ("/help", "/?")
+ESCAPE = "//"  # a message that starts with "/" is typed with "//"
+REPLY_END = "\n\n"  # piped (not a terminal), plain: a reply and the empty line that ends it
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = ArgumentParser(prog="doppel chat", description="Talk to the twin in the terminal.")
     p.add_argument("-m", "--message", help="reply to this one message and exit")
+    p.add_argument("--jsonl", action="store_true",
+                   help='one JSON object per reply on stdout, {"message": ..., "reply": ...} (for scripts)')
     add_twin_flags(p, "chat", sampling=True)
     p.add_argument("--params", type=Path, default=config.PARAMS_FILE,
                    help="params file: sections chat, build and base (default: params.yaml)")
@@ -36,6 +48,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
          stderr: TextIO | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    if args.message is not None and not args.message.strip():
+        raise InputError("--message", "is empty: give the text the twin should reply to")
     cfg = config.load("chat", args.params, overrides=twin_flags(args))
     build = config.load("build", args.params)
     twin = load_twin(args.params, args.base, None if args.no_adapter else cfg.adapter, cfg.device, cfg.precision)
@@ -47,11 +61,11 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
         stdout.flush()
 
     if args.message is not None:
-        chat.say(args.message, write)
-        write("\n")
+        reply = chat.say(args.message, lambda s: None if args.jsonl else write(s))
+        write(_record(args.message, reply) if args.jsonl else "\n")
         return 0
 
-    tty = stdin.isatty() and stdout.isatty()
+    tty = stdin.isatty() and stdout.isatty() and not args.jsonl
     who = f"adapter {adapter}" if adapter else "base model, no adapter"
     print(f"doppel chat: {checkpoint.name} + {who} (context {twin.block_size} tokens). "
           "You are 'Them'; /reset starts over, /quit or Ctrl-D ends.", file=stderr)
@@ -70,25 +84,52 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
                 write("\n")
             return 0
         text = line.rstrip("\r\n")
-        command = text.strip().lower()
-        if not command:
+        if not text.strip():
             continue
-        if command in ("/quit", "/exit", "/q"):
-            return 0
-        if command == "/reset":
-            chat.reset()
-            print("(conversation reset)", file=stderr)
+        if text.startswith("/") and not text.startswith(ESCAPE):
+            if command(text.strip().lower(), chat, stderr):
+                return 0
             continue
-        if command in ("/help", "/?"):
-            print("\n".join(f"  {c:<7} {t}" for c, t in COMMANDS.items()), file=stderr)
-            continue
-        if tty:
-            write("twin> ")
-        try:
-            chat.say(text, write)
-        except KeyboardInterrupt:
+        text = text[1:] if text.startswith(ESCAPE) else text
+        _turn(chat, text, write, tty, args.jsonl)
+
+
+def command(name: str, chat: Conversation, stderr: TextIO) -> bool:
+    """Run a `/` command; True when the chat should end. An unknown one gets a hint; nothing goes to the twin."""
+    if name in QUIT:
+        return True
+    if name in RESET:
+        chat.reset()
+        print("(conversation reset)", file=stderr)
+    elif name in HELP:
+        print("\n".join(f"  {c:<7} {t}" for c, t in COMMANDS.items()), file=stderr)
+        print(f"  start a message with {ESCAPE} to send it with one leading /", file=stderr)
+    else:
+        print(f"(unknown command {name.split()[0]}: /help lists them; start with {ESCAPE} to send it as text)",
+              file=stderr)
+    return False
+
+
+def _turn(chat: Conversation, text: str, write, tty: bool, jsonl: bool) -> None:
+    """One reply: streamed on a terminal; piped, ended by an empty line, or as one JSON object with --jsonl."""
+    if tty:
+        write("twin> ")
+    interrupted = False
+    try:
+        reply = chat.say(text, (lambda s: None) if jsonl else write)
+    except KeyboardInterrupt:
+        interrupted, reply = True, chat.turns[-1][1] if chat.turns and chat.turns[-1][0] else ""
+        if not jsonl:
             write(" [interrupted]")
-        write("\n")
+    if jsonl:
+        write(_record(text, reply, interrupted))
+    else:
+        write("\n" if tty else REPLY_END)
+
+
+def _record(message: str, reply: str, interrupted: bool = False) -> str:
+    record = {"message": message, "reply": reply, **({"interrupted": True} if interrupted else {})}
+    return json.dumps(record, ensure_ascii=False) + "\n"
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ PARAMS_FILE = Path("params.yaml")
 PIPELINE = {"ingest": "IngestConfig", "scrub": "ScrubConfig", "segment": "SegmentConfig", "build": "BuildConfig",
             "evaluate": "EvaluateConfig", "base": "BaseConfig", "train": "TrainConfig"}
 COMMANDS = {"sample": "SampleConfig", "fetch": "FetchConfig", "chat": "ChatConfig", "serve": "ServeConfig",
-            "export": "ExportConfig", "bot": "BotConfig"}
+            "export": "ExportConfig", "bot": "BotConfig", "quiz": "QuizConfig"}
 SECTIONS = {**PIPELINE, **COMMANDS}
 
 
@@ -91,6 +91,19 @@ def validate(section: str, values: Any, path: str | Path = PARAMS_FILE, override
         raise InputError(where, message) from None
     cfg._source = Path(path)
     return cfg
+
+
+def check(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
+    """Every section of the params file validated at once (what the `check` stage does before any other stage
+    runs, so that DVC removes no output for a value that would be refused later): the first problem as one
+    InputError naming the file and the key; a missing section is one too. Returns the report: constant while the
+    file is valid, so a passing check never makes a later stage rerun."""
+    data = read(path)
+    for section in SECTIONS:
+        if section not in data:
+            raise InputError(path, f"{section}: section missing (every knob has its value in params.yaml)")
+        validate(section, data[section], path)
+    return {"params": Path(path).name, "valid": True, "sections": sorted(SECTIONS)}
 
 
 def section_model(section: str) -> type[Section]:

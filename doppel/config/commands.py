@@ -1,4 +1,4 @@
-"""The params sections of the commands that are not DVC stages: sample, fetch, chat, serve, export, bot.
+"""The params sections of the commands that are not DVC stages: sample, fetch, chat, serve, export, bot, quiz.
 
 Kept apart from the stages' sections so that a new command knob does not change the code every stage runs."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import Field, field_validator, model_validator
 
 from doppel.config.pipeline import SamplingConfig
-from doppel.config.types import ChatId, NonNegInt, PositiveInt, Section, _error
+from doppel.config.types import ChatId, NonNegInt, PositiveInt, Precision, Section, _error
 
 
 class SampleConfig(Section):
@@ -117,3 +117,19 @@ class BotConfig(SamplingConfig):
             raise _error("allow", "auto mode sends only to the chats listed here, and the list is empty "
                                   "(add chat ids or @usernames, or use mode draft)", [])
         return self
+
+
+class QuizConfig(Section):
+    """`doppel quiz`: where it listens, which val rows it plays, and where the picks go. The twin replies with
+    the chat section's sampling, seeded here (reply n: seed + n)."""
+    host: str = Field(min_length=1)
+    port: Annotated[int, Field(ge=0, le=65535)]
+    val: str = Field(min_length=1)
+    rounds: PositiveInt
+    context_turns: NonNegInt
+    seed: int
+    adapter: str = Field(min_length=1)
+    device: str = Field(min_length=1)
+    precision: Precision
+    results: str = Field(min_length=1)
+    report: str = Field(min_length=1)

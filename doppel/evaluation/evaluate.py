@@ -14,6 +14,8 @@ from doppel.evaluation.report import summary  # noqa: F401  (the stage's summary
 from doppel.evaluation.authorship import Authorship
 from doppel.evaluation.rows import capped, other_lines, pick_rows
 from doppel.evaluation.style import catchphrases, spreads
+from doppel.quiz import auto
+from doppel.quiz.rounds import make_rounds
 
 
 @dataclass
@@ -90,4 +92,7 @@ def run(cfg: EvaluateConfig, checkpoint: Path, adapter: Path, train: list[dict],
         tuned = run_model(checkpoint, adapter, loss_rows, gen_rows, cfg, timings)
     metrics, profiles = report.assemble(base, tuned, len(loss_rows), gen_rows, val, phrases, clf, scale)
     metrics.update(placeholders.shares(base.replies, tuned.replies))
+    # the blind quiz, played by the classifier: `doppel quiz`'s rounds, built from the twin's replies above
+    rounds, _ = make_rounds(gen_rows, tuned.replies, cfg.seed)
+    metrics.update(report.rounded(auto.play(clf, rounds)))
     return Evaluation(metrics, profiles, phrases, gen_rows, base.replies, tuned.replies, timings)

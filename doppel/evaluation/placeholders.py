@@ -1,13 +1,14 @@
 """How often a model's replies show a scrub placeholder: `placeholder_share_base` / `placeholder_share_tuned`
-in metrics/eval.json, the share of the generated replies with "<" and a placeholder type in them (<PHONE>,
-<NAME>, ... and cut ones such as "<PHONE:")."""
+in metrics/eval.json, the share of the generated replies with a placeholder in them: "<" and a placeholder
+type (<PHONE>, <NAME>, ... and cut ones such as "<PHONE:"), or the type's name written bare in capitals
+("трёхNAME": patterns.BARE_TYPE_RE)."""
 from __future__ import annotations
 
 import re
 
-from doppel.redact.patterns import TYPES
+from doppel.redact.patterns import BARE_TYPE_RE, TYPES
 
-PLACEHOLDER = re.compile("<(?:" + "|".join(TYPES) + ")")
+PLACEHOLDER = re.compile("<(?:" + "|".join(TYPES) + ")|" + BARE_TYPE_RE)
 
 
 def share(replies: list[str]) -> float:

@@ -51,6 +51,7 @@ HEADLINE = {
     "loss.base": "val_loss_base",
     "loss.twin": "val_loss_tuned",
     "placeholders": "placeholder_share_tuned",
+    "quiz_fooled": "quiz_fooled",
     "style_gap_closed": "style_gap_closed",
     "train_rows": "train_rows",
 }
@@ -110,6 +111,8 @@ def summary(m: dict, prof: dict, phrases: list[str], seconds: float, timings: di
         f"{f(m['style_distance_base'])}, tuned {f(m['style_distance_tuned'])})",
         f"  authorship  tuned {f(m['authorship_ratio'])}   base {f(m['authorship_ratio_base'])}  "
         f"(classifier val balanced accuracy {f(m['authorship_val_balanced_accuracy'])})",
+        f"  blind quiz  the classifier picked the twin's reply as real in {f(m.get('quiz_fooled'))} of "
+        f"{m.get('quiz_rounds', 0)} rounds (0.5: it cannot tell them apart)",
         "",
         f"  {'feature':<12}{'owner':>9}{'base':>9}{'tuned':>9}",
     ]

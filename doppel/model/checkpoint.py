@@ -18,7 +18,9 @@ OUT_DIR = Path("models/base")
 REQUIRED_FILES = ("lit_model.pth", "model_config.yaml", "tokenizer_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
 ADAPTER_FILES = ("adapter.pth", "model_config.yaml")
-HINT = "run `dvc repro` or `dvc pull` first"
+# `dvc checkout` first: after a failed, refused or interrupted run the output is usually still in the DVC cache
+# (seconds), where `dvc repro` could mean hours of GPU
+HINT = "run `dvc checkout` first (restores it from the DVC cache), else `dvc pull` or `dvc repro`"
 
 
 def resolve_checkpoint(cfg: BaseConfig, out_dir: str | Path = OUT_DIR) -> Path:

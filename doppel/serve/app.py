@@ -184,7 +184,7 @@ def _check_key(request: Request, settings: Settings) -> None:
     if scheme.lower() != "bearer" or not token:
         raise P.APIError(401, "You didn't provide an API key: send it as `Authorization: Bearer KEY`.",
                          code="invalid_api_key")
-    if not hmac.compare_digest(token.strip().encode(), settings.api_key.encode()):
+    if not hmac.compare_digest(token.encode(), settings.api_key.encode()):  # exactly the key, nothing trimmed
         raise P.APIError(401, "Incorrect API key provided.", code="invalid_api_key")
 
 

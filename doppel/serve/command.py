@@ -18,7 +18,7 @@ from pathlib import Path
 
 from doppel import config
 from doppel.errors import InputError
-from doppel.serve.network import bind, is_loopback
+from doppel.serve.network import bind, is_loopback, weak_key_warning
 from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 
 ENV_KEY = "DOPPEL_API_KEY"
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if not is_loopback(cfg.host) and not api_key:
         where = f"--host {cfg.host}" if args.host else f"{cfg.source}: serve.host {cfg.host}"
         raise InputError(where, f"serving beyond loopback needs an API key: pass --api-key or set {ENV_KEY}")
+    if warning := weak_key_warning(api_key):
+        print(warning, file=sys.stderr)
     sock = bind(cfg.host, cfg.port)
     try:
         return _serve(sock, args, cfg, build, api_key)

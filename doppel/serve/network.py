@@ -30,3 +30,15 @@ def bind(host: str, port: int) -> socket.socket:
         if err.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
             raise InputError(where, "address already in use (another `doppel serve`?); pick another --port") from None
         raise InputError(where, f"cannot bind ({err.strerror or err})") from None
+
+
+# an API key shorter than this is guessable: serve warns (not refuses: a loopback test key may be short)
+MIN_API_KEY_CHARS = 16
+
+
+def weak_key_warning(api_key: str | None) -> str | None:
+    """The warning for an API key shorter than MIN_API_KEY_CHARS (None: no key, or long enough)."""
+    if api_key and len(api_key) < MIN_API_KEY_CHARS:
+        return (f"doppel serve: warning: the API key is {len(api_key)} characters; use at least "
+                f"{MIN_API_KEY_CHARS} random ones (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
+    return None

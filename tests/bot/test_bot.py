@@ -114,6 +114,7 @@ class Typing:
         self.client, self.chat_id = client, chat_id
 
     async def __aenter__(self):
+        self.client.fault("typing")
         self.client.typing.append(self.chat_id)
 
     async def __aexit__(self, *exc):
@@ -147,7 +148,7 @@ class FakeClient:
 
     async def get_drafts(self, entity):
         self.fault("get_drafts")
-        return FakeDraft(self, entity.id)
+        return FakeDraft(self, getattr(entity, "id", entity))  # an entity, or a chat id Telethon resolves
 
     async def get_messages(self, entity, limit=None):
         self.fault("get_messages")
@@ -353,6 +354,35 @@ def test_kill_switch_from_saved_messages_survives_a_restart(backend, tmp_path):
     assert handlers.parse_switch("/doppel") == "status" and handlers.parse_switch("doppel off") is None
 
 
+def test_switching_off_clears_the_bots_pending_drafts_not_the_owners(backend, tmp_path):
+    bot, client = make_bot(backend, tmp_path)
+    for who in (ANN, BOB, CAT):
+        assert say(bot, client, who, "hi") == "drafted"
+    client.drafts[CAT.id] = "my own words"  # the owner rewrote this one: it is theirs
+    client.drafts[BOB.id] = ""              # the owner deleted this one
+    writes = len(client.draft_writes)
+    assert say(bot, client, ME, "/doppel off", out=True) == "switch off"
+    assert client.draft_writes[writes:] == [(ANN.id, "")] and client.drafts[CAT.id] == "my own words"
+    assert client.sent[-1][1].endswith("; 1 pending draft(s) cleared") and bot.state.suggestions == {}
+    assert "1 pending draft(s) cleared" in bot.err.getvalue()
+    again, client2 = make_bot(backend, tmp_path)  # restarted: no draft of the bot is thought to stand anywhere
+    assert again.state.suggestions == {} and again.state.enabled is False
+    assert say(bot, client, ME, "/doppel on", out=True) == "switch on" and client.draft_writes[writes + 1:] == []
+
+
+def test_a_flood_wait_while_typing_is_waited_out_then_the_reply_goes(twin, backend, tmp_path):
+    bot, client = make_bot(backend, tmp_path, mode="auto", allow=[ANN.id], typing_delay_s=2, max_flood_wait_s=60)
+    client.faults["typing"] = [errors.FloodWaitError(request=None, capture=3)]
+    assert say(bot, client, ANN, "hi") == "sent"
+    assert client.sent == [(ANN.id, expected(twin, [(False, "hi")]) + cfg("bot").disclosure)]
+    assert bot.sleep.calls == [1] * 4 and "FloodWait over, resuming" in bot.err.getvalue()
+    assert [e["event"] for e in log_events(bot)] == ["sent"]  # no error logged for the message
+    client.faults["typing"] = [errors.FloodWaitError(request=None, capture=5000)]
+    with pytest.raises(Stop, match=r"Telegram asks to wait 1:23:20 .* raise bot\.max_flood_wait_s"):
+        say(bot, client, ANN, "and?")
+    assert log_events(bot)[-1]["event"] == "stopped"
+
+
 def test_placeholder_and_empty_replies_are_never_drafted_nor_sent(backend, tmp_path):
     class Canned:
         name = "canned"
@@ -395,6 +425,21 @@ class MainClient(FakeClient):
     def __init__(self, events):
         super().__init__(Clock())
         self.events, self.handlers, self.disconnected = events, [], 0
+
+    login_fault = None  # what the connection raises (Telegram itself cannot be reached from a test)
+
+    async def connect(self):
+        if self.login_fault is not None:
+            raise self.login_fault
+
+    def is_connected(self):
+        return True
+
+    async def __call__(self, request):  # the login's first request (help.getConfig)
+        pass
+
+    async def is_user_authorized(self):
+        return True
 
     async def start(self):
         return self
@@ -452,9 +497,9 @@ class FlakyClient(MainClient):
         if self.runs == 3:
             raise KeyboardInterrupt
 
-    async def connect(self):
+    async def connect(self):  # the login's connect, then the reconnects: the first of those fails
         self.connects += 1
-        if self.connects == 1:
+        if self.connects == 2:
             raise OSError("network is unreachable")
 
 
@@ -475,6 +520,20 @@ def test_main_reconnects_and_stops_cleanly_on_ctrl_c(files, tmp_path, monkeypatc
         "doppel bot: lost the connection to Telegram; reconnecting in 10s",
         "doppel bot: reconnected",
         "doppel bot: stopped (0 drafted, 0 sent, 0 suppressed)"]
+
+
+def test_main_names_a_connection_failure_at_start(files, tmp_path, monkeypatch, capsys):
+    ck, _, params = files
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TELEGRAM_API_ID", "1")
+    monkeypatch.setenv("TELEGRAM_API_HASH", "h")
+    client = MainClient([])
+    client.login_fault = ConnectionRefusedError(111, "Connect call failed")
+    monkeypatch.setattr(command, "make_client", lambda session, api_id, api_hash, fetch: client)
+    code = cli.main(["bot", "--base", str(ck), "--params", str(params), "--log", str(tmp_path / "bot.jsonl")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and err[0].startswith("doppel bot: error: Telegram refused the connection"), err
+    assert not any("not logged in" in line for line in err)
 
 
 def expected_from_chat(files, message: str) -> str:

@@ -62,14 +62,65 @@ def test_interactive_reset_quit_and_eof(setup):
     _, hello, _ = in_process(setup, "", "--message", "hello")
     # /reset forgets the conversation: "hello" afterwards gets the same reply as a fresh one-shot
     code, out, err = in_process(setup, "hi\n\n/reset\nhello\n/quit\nnever read\n")
-    assert code == 0 and out == hi + hello and "reset" in err
+    assert code == 0 and out == hi + "\n" + hello + "\n" and "reset" in err  # piped: an empty line ends a reply
     # without /reset the context (and the reply counter) carries on
     _, carried, _ = in_process(setup, "hi\nhello\n")
-    assert carried.startswith(hi) and carried != hi + hello
+    assert carried.startswith(hi + "\n") and carried != hi + "\n" + hello + "\n"
     # EOF ends the chat like /quit, also through the real command line
     proc = cli(args(setup), stdin="hi\n/reset\nhello\n")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == hi + hello
+    assert proc.stdout == hi + "\n" + hello + "\n"
+
+
+@pytest.mark.parametrize("message", ["", " ", "\t\n", "\u00a0"])
+def test_an_empty_message_is_one_line_and_exit_2(setup, message):
+    proc = cli(args(setup, "--message", message))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert lines == ["doppel chat: error: --message: is empty: give the text the twin should reply to"]
+
+
+def test_piped_lines_starting_with_a_slash_are_commands_never_messages(setup):
+    import json
+
+    _, alone, _ = in_process(setup, "hi\nпривет\n")
+    code, out, err = in_process(setup, "hi\n/foo\n/Foo bar\nпривет\n")
+    assert code == 0 and out == alone and out.count("\n\n") == 2  # two replies, each ended by an empty line
+    assert err.count("unknown command /foo") == 2 and "/help" in err
+    code, out, err = in_process(setup, "hi\n/foo\n//slash\n\u043f\u0440\u0438\u0432\u0435\u0442\n/quit\nlast\n",
+                                "--jsonl")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["message"] for r in records] == ["hi", "/slash", "привет"]  # // escapes a slash
+    assert records[0]["reply"] + "\n" == in_process(setup, "", "--message", "hi")[1]
+    assert all(set(r) == {"message", "reply"} for r in records)
+    code, out, _ = in_process(setup, "", "--message", "hi", "--jsonl")
+    assert code == 0 and json.loads(out) == records[0] and out.count("\n") == 1
+
+
+def test_ctrl_c_mid_reply_keeps_what_was_said_and_moves_the_seed_on(setup):
+    """A reply cut by Ctrl-C: the part streamed so far stays in the conversation as the owner's turn, and the
+    next reply uses the next seed (as if the cut reply had ended)."""
+    from doppel.model.load import load
+
+    ck, ad, _ = setup
+    twin = load(ck, ad, device="cpu")
+    hot = dict(max_new_tokens=12, temperature=0.9, top_k=40, top_p=0.95)
+    conv = Conversation(twin, F.SYSTEM, F.sampling(seed=5, **hot), 10_000)
+    pieces = list(twin.stream(twin.prompt_for(F.render_context([(False, "hi")], F.SYSTEM)), F.sampling(seed=5, **hot)))
+    assert len(pieces) >= 2
+
+    def cut(piece: str) -> None:
+        if cut.seen == 1:
+            raise KeyboardInterrupt
+        cut.seen += 1
+    cut.seen = 0
+    with pytest.raises(KeyboardInterrupt):
+        conv.say("hi", cut)
+    assert conv.turns == [(False, "hi"), (True, "".join(pieces[:2]))] and conv.replies == 1
+    prompt = twin.prompt_for(F.render_context([*conv.turns, (False, "and?")], F.SYSTEM))
+    want = twin.generate(prompt, F.sampling(seed=6, **hot))
+    assert want != twin.generate(prompt, F.sampling(seed=5, **hot))  # the seed shows in the reply
+    assert conv.say("and?") == want and conv.replies == 2
 
 
 def test_context_is_trimmed_from_the_oldest_turn(setup):

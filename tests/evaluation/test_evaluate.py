@@ -49,7 +49,8 @@ def run(setup, name: str, capsys) -> tuple[dict, str, str]:
     assert head["loss"] == {"base": m["val_loss_base"], "twin": m["val_loss_tuned"]}
     assert (head["authorship"], head["style_gap_closed"], head["train_rows"]) == (
         m["authorship_ratio"], m["style_gap_closed"], len(json.loads(train.read_text())))
-    assert set(head) <= {"authorship", "loss", "placeholders", "style_gap_closed", "train_rows"}
+    assert head["quiz_fooled"] == m["quiz_fooled"]
+    assert set(head) <= {"authorship", "loss", "placeholders", "quiz_fooled", "style_gap_closed", "train_rows"}
     written = [metrics, details, samples, *(plots / f for f in ("lengths.json", "features.json", "catchphrases.json"))]
     return m, "".join(p.read_text() for p in written), captured.err
 
@@ -72,6 +73,39 @@ def test_writes_metrics_and_samples_deterministically(setup, capsys):
     assert "style gap closed" in out and "perplexity" in out
     _, again, _ = run(setup, "b", capsys)
     assert again == files
+
+
+def test_the_classifier_plays_the_quiz_on_the_twins_replies(setup, capsys):
+    """quiz_fooled: per generated row, the twin's reply against the real one; the classifier (as evaluate trains
+    it) is fooled when the twin's scores higher, half when they tie; rows the quiz would not play are left out.
+    An owner who writes half their replies like the others makes a classifier the random twin fools sometimes."""
+    import random
+
+    from doppel import config
+    from doppel.evaluation import evaluate
+    from doppel.evaluation.placeholders import PLACEHOLDER
+
+    root, ck, ad, train, val, params = setup
+    cfg = config.load("evaluate", params)
+    rng = random.Random(5)
+    train_rows = [{**r, "output": F.other_line(rng)} if i % 2 else r for i, r in enumerate(json.loads(train.read_text()))]
+    result = evaluate.run(cfg, ck, ad, train_rows, json.loads(val.read_text()))
+    owner, others = [r["output"] for r in train_rows], rows.other_lines(train_rows)
+    cap = cfg.authorship_max_lines
+    clf = Authorship(rows.capped(owner, cap, cfg.seed), rows.capped(others, cap, cfg.seed + 1))
+
+    def fooled_rate(replies: list[str]) -> tuple[int, float]:
+        played = [(r["output"].strip(), t.strip()) for r, t in zip(result.gen_rows, replies)
+                  if t.strip() and t.strip() != r["output"].strip() and not PLACEHOLDER.search(r["output"])]
+        fooled = sum(1.0 if clf.score(t) > clf.score(r) else 0.5 if clf.score(t) == clf.score(r) else 0.0
+                     for r, t in played)
+        return len(played), round(fooled / len(played), 4)
+
+    assert fooled_rate(result.tuned) != fooled_rate(result.base)   # the figure tells the two models apart
+    assert (result.metrics["quiz_rounds"], result.metrics["quiz_fooled"]) == fooled_rate(result.tuned)
+    m, _, out = run(setup, "quiz", capsys)
+    assert f"blind quiz  the classifier picked the twin's reply as real in {m['quiz_fooled']:.3f} of " \
+           f"{m['quiz_rounds']} rounds" in out
 
 
 def test_missing_adapter_is_an_input_error(setup, tmp_path, capsys):
@@ -141,3 +175,23 @@ def test_authorship_classifier_separates_speakers():
                         [F.other_line(r) for r in [__import__("random").Random(i) for i in range(200)]])
     assert clf.is_owner("короче щас кофе лол") and not clf.is_owner("What are you doing tonight?")
     assert not clf.is_owner("   ")
+
+
+def test_losses_are_scored_on_the_val_rows(setup, capsys):
+    """val_loss_base/val_loss_tuned are the token-mean loss of each model on evaluate.loss_rows val rows (picked
+    with evaluate.seed), not on train rows: recomputed here with the twin itself."""
+    from doppel import config
+    from doppel.evaluation.report import DIGITS
+    from doppel.model.load import load
+
+    root, ck, ad, train, val, params = setup
+    m, _, _ = run(setup, "val_loss", capsys)
+    cfg = config.load("evaluate", params)
+    val_rows = rows.pick_rows(json.loads(val.read_text()), cfg.loss_rows, cfg.seed)
+    train_rows = rows.pick_rows(json.loads(train.read_text()), cfg.loss_rows, cfg.seed)
+    for adapter, key in ((None, "val_loss_base"), (ad, "val_loss_tuned")):
+        twin = load(ck, adapter, device="cpu")
+        total, count = twin.loss_stats(val_rows, batch_size=cfg.batch_size)
+        on_train = twin.loss_stats(train_rows, batch_size=cfg.batch_size)
+        assert m[key] == round(total / count, DIGITS), key
+        assert round(on_train[0] / on_train[1], DIGITS) != m[key]  # the test can tell the two apart

@@ -1,17 +1,53 @@
-"""The DVC experience on a real git+DVC repo (small params): metrics that fit a terminal, every declared plot in
-`dvc plots show` and `dvc plots diff`, no retrain after an experiment is reverted, a clean `git status`."""
+"""The DVC experience on a real git+DVC repo (small params), with the README's own commands (parsed from
+README.md, so they cannot drift): metrics and experiments that fit a terminal, every declared plot in `dvc plots
+show` and `dvc plots diff`, a bad value refused before anything runs or is removed, no retrain after an
+experiment is reverted, a clone that pulls cleanly, a clean `git status`."""
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import BIN, copy_repo, env, run
+from tests.conftest import BIN, ROOT, copy_repo, env, run
 
 COLUMNS = 120   # a normal terminal
+# `make` as the README runs it, on this test run's environment: the venv is the one running the tests, and
+# `-o` tells make it is installed (a throwaway repo has no pyproject.toml to install from)
+MAKE = ["make", "-s", f"VENV={BIN.parent}", "-o", f"{BIN.parent}/.installed"]
+
+
+def readme_block(after: str) -> list[str]:
+    """The command lines of README.md's first ```bash block after the line holding `after` (comments dropped)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```bash\n", text.index(after)) + len("```bash\n")
+    lines = [re.sub(r"\s+#\s.*$", "", line) for line in text[start:text.index("```", start)].splitlines()]
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def as_run_here(line: str, **subs: str) -> str:
+    """A README line as this test runs it: its make, the venv's tools, placeholders filled in."""
+    line = re.sub(r"^make ", " ".join(MAKE) + " ", line).replace(".venv/bin/", f"{BIN}/")
+    for placeholder, value in subs.items():
+        line = line.replace(placeholder, value)
+    return line
+
+
+def shell(line: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["bash", "-c", f"set -euo pipefail\n{line}"], cwd=cwd, capture_output=True, text=True,
+                          env={**env(), "COLUMNS": "1000"})  # DVC would otherwise fit (and cut) tables to its tty
+    if check and proc.returncode:
+        raise AssertionError(f"{line!r} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def exp_show_line() -> str:
+    return next(line for line in readme_block("## Compare runs") if line.startswith("dvc exp show"))
 
 
 def dvc(*args, cwd, check=True):
@@ -45,9 +81,10 @@ def revs_with_data(plot: list[dict]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def repo(reproduced_repo, tmp_path_factory) -> Path:
-    """A copy of the session's reproduced repo (one `dvc repro` with small params, committed), then one
-    experiment (train.lora_r=4) in the workspace."""
+    """A copy of the session's reproduced repo (one `dvc repro` with small params, committed), then two
+    experiments in the workspace: one on a data stage's params (new data hashes), one on train's."""
     path = copy_repo(reproduced_repo, tmp_path_factory.mktemp("experience") / "repo")
+    dvc("exp", "run", "-n", "gap12", "-S", "segment.session_gap_hours=12", cwd=path)
     dvc("exp", "run", "-n", "rank4", "-S", "train.lora_r=4", cwd=path)
     return path
 
@@ -58,14 +95,14 @@ def test_metrics_and_experiments_fit_a_terminal(repo):
     assert widest(shown) <= COLUMNS, shown
     assert "metrics/eval.json" in shown and "loss.twin" in shown and "train_rows" in shown
     assert "reports/" not in shown and "dvclive/" not in shown and "chats." not in shown
-    # piped, DVC prints the table at its full width (no pager, no wrapping). The changed adapter's hash column
-    # (38 wide: DVC shows every changed dependency) is left out as the README does.
-    # COLUMNS set wide: DVC would otherwise fit (and cut) the table to whatever terminal width it inherits
-    exps = subprocess.run([str(BIN / "dvc"), "exp", "show", "--only-changed", "--drop", "models/"], cwd=repo,
-                          capture_output=True, text=True, env={**env(), "COLUMNS": "1000"}, check=True).stdout
+    # piped, DVC prints the table at its full width (no pager, no wrapping): the README's line, after
+    # experiments on a data stage's and on train's params (every data and model hash changed: 38 wide each)
+    exps = shell(exp_show_line(), cwd=repo).stdout
     assert widest(exps) <= COLUMNS, exps
-    # --only-changed: the experiment, its knob and the figures that moved (the loss always does)
-    assert "rank4" in exps and "train.lora_r" in exps and "loss.twin" in exps
+    # the experiments, their knobs and the headline figures that moved (the loss always does)
+    for shown in ("rank4", "gap12", "train.lora_r", "segment.session_gap_hours", "loss.twin", "style_gap_closed"):
+        assert shown in exps, (shown, exps)
+    assert "data/" not in exps and "models/" not in exps and "Created" not in exps
     diff = json.loads(dvc("metrics", "diff", "--json", cwd=repo).stdout)
     assert set(diff) == {"metrics/eval.json"}
     assert not any(k in json.dumps(diff) for k in ("mfu", "tokens_per_s", "peak_tflops"))
@@ -89,13 +126,111 @@ def test_plots_show_and_diff_draw_every_declared_plot(repo):
 
 
 @pytest.mark.slow
-def test_no_retrain_after_revert_and_a_clean_tree(repo):
-    run("git", "checkout", "--", ".", cwd=repo)
-    dvc("checkout", cwd=repo)
-    status = dvc("status", cwd=repo).stdout
-    assert "up to date" in status, status
+def test_the_readme_experiment_recipe_goes_back_without_retraining(repo):
+    """The README's block as written (one more experiment, compare, apply, go back): going back restores every
+    stage from DVC's run cache, to exactly the committed run."""
+    lock = run("git", "show", "HEAD:dvc.lock", cwd=repo).stdout
+    block = readme_block("## Compare runs")
+    assert block[-1].startswith("git checkout -- . && dvc repro")
+    for line in block:
+        back = shell(as_run_here(line.replace(" --open", "")), cwd=repo)   # --open: a browser
+    said = back.stdout + back.stderr
+    assert "Running stage" not in said, said
+    for stage in ("segment", "build", "base", "train", "evaluate"):
+        assert f"Stage '{stage}' is cached - skipping run" in said or f"Stage '{stage}' didn't change" in said
+    assert "Stage 'train' is cached - skipping run" in said   # the r16 adapter was in the workspace
+    assert (repo / "dvc.lock").read_text() == lock
+    assert "up to date" in dvc("status", cwd=repo).stdout
     again = dvc("repro", cwd=repo).stdout
     assert "Running stage" not in again and "up to date" in again
     assert run("git", "status", "--porcelain", "--untracked-files=all", cwd=repo).stdout == ""
     assert (repo / "reports" / "train_speed" / "metrics.json").is_file()   # written, and git-ignored
     assert not (repo / "models" / "train_state" / "state.pt").exists()      # a finished run leaves nothing to resume
+
+
+def fingerprint(repo: Path) -> dict[str, str]:
+    """Every pipeline output's bytes (the check's own record aside: DVC removes it before the check reruns)."""
+    return {str(p.relative_to(repo)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for top in ("data", "models", "dvclive", "metrics", "reports", "plots") for p in (repo / top).rglob("*")
+            if p.is_file() and p.name != "params.json"}
+
+
+def set_params(repo: Path, **values) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for dotted, value in values.items():
+        section, key = dotted.split(".")
+        params[section][key] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+
+
+BAD = [({"segment.session_gap_hours": 12, "build.val_share": 1.5},
+        "build.val_share: input should be less than 1 (got 1.5)"),
+       ({"train.lr": "abc"}, "train.lr: input should be a valid number")]
+
+
+@pytest.mark.slow
+def test_a_bad_value_stops_before_any_stage_runs_and_nothing_is_removed(reproduced_repo, tmp_path):
+    """The issue's cases: a bad value after a valid change to an earlier stage (segment must not rerun first), and
+    a bad train value (the adapter must survive). `make repro` (the README's command) exits 2 with one line;
+    a plain `dvc repro` stops at its check stage. Then the fixed file brings everything back without a rerun."""
+    repo = copy_repo(reproduced_repo, tmp_path / "repo")
+    shutil.copy(ROOT / "Makefile", repo / "Makefile")
+    before = fingerprint(repo)
+    assert "models/adapter/adapter.pth" in before and "data/interim/turns.parquet" in before
+    for values, message in BAD:
+        set_params(repo, **values)
+        made = subprocess.run([*MAKE, "repro"], cwd=repo, capture_output=True, text=True, env=env())
+        assert made.returncode == 2, made.stderr
+        assert made.stderr.startswith(f"doppel check: error: params.yaml: {message}"), made.stderr
+        assert [line for line in made.stderr.splitlines() if not line.startswith("make")] == [
+            made.stderr.splitlines()[0]]
+        assert "Running stage" not in made.stdout
+        repro = dvc("repro", cwd=repo, check=False)
+        said = repro.stdout + repro.stderr
+        assert repro.returncode != 0 and f"params.yaml: {message}" in said
+        assert re.findall(r"Running stage '(\w+)'", said) == ["check"], said
+        assert fingerprint(repo) == before
+        run("git", "checkout", "params.yaml", cwd=repo)
+    fixed = dvc("repro", cwd=repo).stdout
+    assert "Running stage" not in fixed and "Stage 'check' is cached - skipping run" in fixed
+    assert fingerprint(repo) == before
+    assert "up to date" in dvc("status", cwd=repo).stdout
+
+
+@pytest.mark.slow
+def test_the_readme_sharing_recipe_in_a_second_clone(reproduced_repo, tmp_path):
+    """The README's sharing block (a folder remote), then its clone block in a second clone: the pull exits 0
+    and names what stays private, the twin answers, and `dvc status` as the README gives it says up to date."""
+    repo = copy_repo(reproduced_repo, tmp_path / "repo")
+    shutil.copy(ROOT / "Makefile", repo / "Makefile")
+    run("git", "add", "Makefile", cwd=repo)
+    run("git", "commit", "-qm", "Makefile", cwd=repo)
+    store = tmp_path / "store"
+    for line in readme_block("## Sharing datasets"):
+        if "s3://" in line or "endpointurl" in line:   # the S3 variants: tests/pipeline/test_pipeline.py
+            continue
+        shell(as_run_here(line, **{"/mnt/shared/doppel": str(store)}), cwd=repo)
+    assert run("git", "status", "--porcelain", cwd=repo).stdout == ""   # the recipe committed what it pushed
+    block = readme_block("On another machine")
+    assert block[0].startswith("git clone <your repo> doppel && cd doppel")
+    assert any(line.startswith(".venv/bin/doppel chat") for line in block)
+    proc = shell("\n".join(as_run_here(line, **{"<your repo>": str(repo)}) for line in block), cwd=tmp_path)
+    said = proc.stdout + proc.stderr
+    clone = tmp_path / "doppel"
+    private = [o for s in yaml.safe_load((repo / "dvc.yaml").read_text())["stages"].values() for entry in s["outs"]
+               if isinstance(entry, dict) for o, spec in entry.items() if spec.get("push") is False]
+    assert sorted(private) == ["data/interim/messages.parquet", "data/interim/messages_clean.parquet",
+                               "data/interim/turns.parquet"]
+    note = [line for line in said.splitlines() if line.startswith("make pull: done")]
+    assert len(note) == 1 and all(p in note[0] for p in private), said
+    assert "ERROR" not in said and "WARNING" not in said, said
+    assert "Data and pipelines are up to date." in said
+    for shared in ("models/adapter/adapter.pth", "data/processed/train.json", "reports/samples.md",
+                   "plots/style/features.json", "reports/params.json"):
+        assert (clone / shared).is_file(), shared
+    assert not any((clone / p).exists() for p in private)
+    # what the README says a plain `dvc status` shows in a clone, and a plain `dvc pull`
+    status = dvc("status", cwd=clone).stdout
+    assert sorted(re.findall(r"^(\w+):$", status, re.M)) == ["build", "ingest", "scrub", "segment"], status
+    plain = dvc("pull", cwd=clone, check=False)
+    assert plain.returncode == 1 and "data/interim/turns.parquet" in plain.stderr

@@ -1,5 +1,6 @@
 """The red-team set (tests/data/redteam/*.tsv): every class caught (recall >= 0.99), clean lines kept (<= 1%
-changed), names with scrub.names; and `doppel bench scrub` on it."""
+changed), names with scrub.names (names*.tsv: recall >= 0.95, <= 3% of the name-like clean lines changed); and
+`doppel bench scrub` on it."""
 from __future__ import annotations
 
 from collections import Counter
@@ -7,7 +8,7 @@ from collections import Counter
 import polars as pl
 import pytest
 
-from doppel.bench.scrub import REDTEAM, read_redteam, score
+from doppel.bench.scrub import REDTEAM, read_redteam, read_redteam_file, score
 from doppel.errors import InputError
 from doppel.redact.names import redact_row
 from doppel.redact.scrub import scrub_texts
@@ -29,13 +30,26 @@ def test_recall_and_clean(names):
     res = score(read_redteam(REDTEAM, names=names), names=names)
     assert ("NAME" in res["recall"]) == names
     for cls, r in res["recall"].items():
-        assert r >= (0.95 if cls == "NAME" else 0.99), (cls, [m for m in res["missed"] if m[0] == cls])
-    assert res["clean_changed"] <= 0.01, res["clean_changed_lines"]
+        assert r >= (0.95 if cls == "NAME" else 1.0), (cls, [m for m in res["missed"] if m[0] == cls])
+    assert res["clean_changed"] <= (0.03 if names else 0.01), res["clean_changed_lines"]
+
+
+def test_hard_names_set():
+    """names_hard.tsv: every case form and writing; names_clean.tsv: lines full of name-like common words."""
+    hard = read_redteam_file(REDTEAM / "names_hard.tsv")
+    clean = read_redteam_file(REDTEAM / "names_clean.tsv")
+    assert len(hard) >= 200 and {c for _, c, _ in hard} == {"NAME"}
+    assert len(clean) >= 150 and {c for _, c, _ in clean} == {"CLEAN"}
+    res = score(hard, names=True)
+    assert res["recall"]["NAME"] >= 0.95, res["missed"]
+    kept = score(clean, names=True)
+    assert kept["clean_changed"] <= 0.03, kept["clean_changed_lines"]
+    assert score(clean + read_redteam_file(REDTEAM / "clean.tsv"), names=False)["clean_changed"] <= 0.01
 
 
 def test_names_option_off_keeps_names():
     text = "получатель artem sokolov, спроси у Марии Ивановой"
-    off, counts = scrub_texts(pl.Series([text]))
+    off, counts = scrub_texts(pl.Series([text]), names=False)
     assert off[0] == text and counts["NAME"] == 0
     on, counts = scrub_texts(pl.Series([text]), names=True)
     assert on[0] == "получатель <NAME>, спроси у <NAME>" and counts["NAME"] == 2
@@ -51,6 +65,54 @@ def test_names_option_off_keeps_names():
     ("Москва, Спартак, iPhone 15", "Москва, Спартак, iPhone 15"),
     ("<PHONE> и <NAME>", "<PHONE> и <NAME>"),
     ("", ""),
+    # Russian case forms, surnames alone, initials, patronymics, lower case, pet forms
+    ("передай Игнату Белоусову отчёт", "передай <NAME> отчёт"),
+    ("к Сорокиной на приём", "к <NAME> на приём"),
+    ("ИП Колесников А.П.", "ИП <NAME>"),
+    ("А. П. Колесников звонил", "<NAME> звонил"),
+    ("у веры павловны", "у <NAME>"),
+    ("мы с ксенией", "мы с <NAME>"),
+    ("Алиночка, привет", "<NAME>, привет"),
+    ("Колян звонил", "<NAME> звонил"),
+    # ambiguous words: their common use stays; capitalised mid-sentence or next to a name part they go
+    ("надежда умирает последней", "надежда умирает последней"),
+    ("с надеждой на лучшее", "с надеждой на лучшее"),
+    ("передай Надежде привет", "передай <NAME> привет"),
+    ("Любовь Сергеевна пришла", "<NAME> пришла"),
+    ("Любовь зла", "Любовь зла"),
+    ("карта Мир", "карта Мир"),
+    ("стая соколов", "стая соколов"),
+    ("Роман Соколов", "<NAME>"),
+    ("улица Гагарина", "улица Гагарина"),
+    ("в Пушкине", "в Пушкине"),
+    ("Венера видна", "Венера видна"),
+    ("звонил Орехов", "звонил <NAME>"),                  # capitalised mid-sentence, a surname's ending
+    ("звонил орехов", "звонил орехов"),                  # lower case: "орехов" is a plural of "орех"
+    ("из Берлина прилетел", "из Берлина прилетел"),      # ... but a place after a place preposition
+    ("магазин Магнит", "магазин Магнит"),
+    ("сид фраза", "сид фраза"),
+    # English: titles, surnames after first names, common words that are first names
+    ("ask Mrs. Okafor", "ask Mrs. <NAME>"),
+    ("Mrs Okafor", "Mrs <NAME>"),
+    ("tell Hannah Prescott", "tell <NAME>"),
+    ("tell hannah prescott", "tell <NAME>"),
+    ("Will you come?", "Will you come?"),
+    ("Will Carter is here", "<NAME> is here"),
+    ("I think Will is right", "I think <NAME> is right"),
+    ("Grace period ends", "Grace period ends"),
+    ("the Grace of God", "the Grace of God"),
+    ("Bill, can you", "<NAME>, can you"),
+    ("Bill me later", "Bill me later"),
+    ("see you in June", "see you in June"),
+    ("June Holloway called", "<NAME> called"),
+    ("Long Beach is sunny", "Long Beach is sunny"),
+    ("we live in Georgia now", "we live in Georgia now"),        # a first name after "in": a place
+    ("I moved to Austin", "I moved to Austin"),                  # "moved to": a trip
+    ("talk to Austin", "talk to <NAME>"),                        # "to" alone: a person
+    ("in Georgia Whitlock's house", "in <NAME>'s house"),        # ... unless a surname follows
+    ("@james wrote", "@james wrote"),
+    ("see Hannah", "see <NAME>"),                        # "see" is a census first name: lower case never joins
+    ("#ivan", "#ivan"),
 ])
 def test_name_rules(text, expected):
     assert redact_row(text) == expected
@@ -67,14 +129,26 @@ def test_names_idempotent_and_nulls():
 def test_bad_redteam_file(tmp_path):
     (tmp_path / "x.tsv").write_text("only text\n")
     with pytest.raises(InputError, match="expected text<TAB>class<TAB>value"):
-        read_redteam(tmp_path)
+        read_redteam(tmp_path, names=False)
     with pytest.raises(InputError, match="no red-team"):
-        read_redteam(tmp_path / "empty")
+        read_redteam(tmp_path / "empty", names=False)
 
 
 def test_bench_scrub_command():
-    proc = doppel("bench", "scrub", "--messages", "0", check=True)
+    proc = doppel("bench", "scrub", "--messages", "0", "--no-names", check=True)
     assert "recall ACCOUNT         1.000" in proc.stdout
     assert "clean lines changed" in proc.stdout and "NAME" not in proc.stdout
     bad = doppel("bench", "scrub", "--messages", "-1")
     assert bad.returncode == 2 and "--messages: must be >= 0" in bad.stderr
+
+
+def test_name_rows_pick_every_row_a_name_is_found_in():
+    """The row filter (case-aware word lookups + initials) never hides a row in which redact_row finds a name;
+    rows of common words only are not picked."""
+    from doppel.redact.names import name_rows
+
+    texts = [r[0] for r in read_redteam(REDTEAM, names=True)] + ["Лыкова О.Н. подписала", "tell Bartholomew Finch"]
+    need = name_rows(pl.Series(texts, dtype=pl.String)).to_list()
+    assert [t for t, n in zip(texts, need) if not n and redact_row(t) != t] == []
+    common = ["the cable is manual", "army of ants", "стая птиц", "привет, как дела", "Grace period ends"]
+    assert name_rows(pl.Series(common)).to_list() == [False, False, False, False, True]  # "Grace": a first name

@@ -225,6 +225,18 @@ SEED12 = SEED8 + " absurd abuse access accident"
     ("password for my home wifi Xy7kq2", "password for my home wifi Xy7kq2"),
     ("password for Xy7kq2", "password for <SECRET>"),
     ("pin my 1234", "pin my 1234"),                  # no separator: only the very next token
+    # a token-shaped value whatever its characters (not a well-formed JWT), also after up to 2 plain words
+    ("токен бота eyJhbGciOi...X.Y", "токен бота <SECRET>"),
+    ("токен бота: eyJhbGciOi...X.Y", "токен бота: <SECRET>"),
+    ("токен моего бота eyJhbGciOi...X.Y, держи", "токен моего бота <SECRET>, держи"),
+    ("токен самого нового бота eyJhbGciOi...X.Y", "токен самого нового бота eyJhbGciOi...X.Y"),  # 3 words: far
+    ("токен бота eyJhbGciOiXY", "токен бота <SECRET>"),        # 12 characters after words: exactly the cap
+    ("токен бота eyJhbGciOiX", "токен бота eyJhbGciOiX"),      # 11: one short
+    ("token: abc.defg", "token: <SECRET>"),                    # right after ':' 8 characters count
+    ("token: abc.def", "token: abc.def"),                      # 7: one short
+    ("token: .abcdefg", "token: .abcdefg"),                    # punctuation only at an end: a word
+    ("токен бота лежит в .env.production", "токен бота лежит в .env.production"),
+    ("токен бота https://t.me/abc.def/xyz", "токен бота https://t.me/abc.def/xyz"),
     ("pin 1234.", "pin <SECRET>."), ("pin 1234 1234", "pin <SECRET> 1234"),
     ("мой сид: abandon ability able about above absent", "мой сид: <SEED_PHRASE>"),
     ("(сид: abandon ability able about above absent)", "(сид: <SEED_PHRASE>)"),
@@ -235,7 +247,7 @@ def test_secret_pass(line, expected):
     from doppel.redact.scrub import scrub_texts
     import polars as pl
 
-    out, counts = scrub_texts(pl.Series([line]))
+    out, counts = scrub_texts(pl.Series([line]), names=False)
     assert out.to_list() == [expected]
     assert sum(counts.values()) == expected.count("<")
 
@@ -303,7 +315,7 @@ def test_candidate_pass(line, expected):
     from doppel.redact.scrub import scrub_texts
     import polars as pl
 
-    out, counts = scrub_texts(pl.Series([line]))
+    out, counts = scrub_texts(pl.Series([line]), names=False)
     assert out.to_list() == [expected]
     assert sum(counts.values()) == expected.count("<")
 

@@ -198,13 +198,13 @@ DECOYS = [
 
 
 def scrub_one(text: str) -> str:
-    out, _ = scrub_texts(pl.Series([text]))
+    out, _ = scrub_texts(pl.Series([text]), names=False)
     return out[0]
 
 
 @pytest.mark.parametrize("text,kind,values", CAUGHT, ids=[f"{c[1]}-{i}" for i, c in enumerate(CAUGHT)])
 def test_caught(text, kind, values):
-    out, counts = scrub_texts(pl.Series([text]))
+    out, counts = scrub_texts(pl.Series([text]), names=False)
     assert f"<{kind}>" in out[0], out[0]
     for v in values:
         assert v not in out[0], out[0]
@@ -224,7 +224,7 @@ def test_rest_of_message_kept():
 
 def test_counts_and_vectorised_batch():
     texts = [c[0] for c in CAUGHT] + DECOYS
-    out, counts = scrub_texts(pl.Series("text", texts))
+    out, counts = scrub_texts(pl.Series("text", texts), names=False)
     assert out.name == "text" and len(out) == len(texts)
     assert out.to_list()[len(CAUGHT):] == DECOYS
     assert set(counts) == set(patterns.TYPES)
@@ -236,21 +236,21 @@ def test_counts_and_vectorised_batch():
 
 
 def test_nulls_and_empty():
-    out, counts = scrub_texts(pl.Series([None, "", "89123456789"], dtype=pl.String))
+    out, counts = scrub_texts(pl.Series([None, "", "89123456789"], dtype=pl.String), names=False)
     assert out.to_list() == [None, "", "<PHONE>"]
 
 
 def test_idempotent_and_placeholders_not_rematched():
     texts = pl.Series([c[0] for c in CAUGHT] + DECOYS)
-    once, _ = scrub_texts(texts)
-    twice, counts = scrub_texts(once)
+    once, _ = scrub_texts(texts, names=False)
+    twice, counts = scrub_texts(once, names=False)
     assert once.to_list() == twice.to_list()
     assert sum(counts.values()) == 0
 
 
 def test_pii_pattern_never_matches_output_or_decoys():
     texts = [c[0] for c in CAUGHT] + DECOYS
-    out, _ = scrub_texts(pl.Series(texts))
+    out, _ = scrub_texts(pl.Series(texts), names=False)
     assert not out.str.contains(patterns.PII_PATTERN).any()
     assert not pl.Series(DECOYS).str.contains(patterns.PII_PATTERN).any()
     # ... while it does see the shapes it stands for
@@ -293,10 +293,10 @@ def test_hints_from_export_entities():
         [[{"type": "PHONE", "text": "12-34-56"}], [{"type": "email", "text": "ivan(at)mail.ru"}], []],
         dtype=hint_type,
     )
-    out, counts = scrub_texts(texts, hints)
+    out, counts = scrub_texts(texts, hints, names=False)
     assert out.to_list() == ["позвони <PHONE> вечером", "напиши на <EMAIL>", "ничего"]
     assert counts["PHONE"] == 1 and counts["EMAIL"] == 1
-    plain, _ = scrub_texts(texts)
+    plain, _ = scrub_texts(texts, names=False)
     assert plain.to_list() == texts.to_list()
 
 
@@ -340,7 +340,7 @@ def test_filter_stream_small_reads():
 
     src = "первая строка 89123456789\nвторая\n\nтретья ivan@mail.ru".encode()
     out = io.BytesIO()
-    assert filter_stream(Trickle(src), out) == 4
+    assert filter_stream(Trickle(src), out, names=False) == 4
     assert out.getvalue().decode() == "первая строка <PHONE>\nвторая\n\nтретья <EMAIL>"
 
 
@@ -447,7 +447,7 @@ def planted_figures(n_messages: int = 20_000, seed: int = 3) -> dict:
     sample = pytest.importorskip("doppel.sample")
     export, planted = sample.generate(n_messages, seed)
     msgs = flatten_export(export)
-    out, _ = scrub_texts(msgs["text"])
+    out, _ = scrub_texts(msgs["text"], names=False)
     msgs = msgs.with_columns(out.alias("clean"))
     planted = pl.DataFrame(planted)
     secret = planted.filter(pl.col("type") != "DECOY")

@@ -36,14 +36,14 @@ CLEAN = [
 
 @pytest.mark.parametrize(("line", "expected"), REDACTED)
 def test_private_numbers_are_redacted_whatever_the_separator(line, expected):
-    out, counts = scrub_texts(pl.Series([line]))
+    out, counts = scrub_texts(pl.Series([line]), names=False)
     assert out.to_list() == [expected]
     kind = expected[expected.index("<") + 1:expected.index(">")]
     assert counts[kind] == 1 and sum(counts.values()) == 1
 
 
 def test_clean_lines_are_left_exactly_as_they_were():
-    out, counts = scrub_texts(pl.Series(CLEAN + [None]))
+    out, counts = scrub_texts(pl.Series(CLEAN + [None]), names=False)
     assert out.to_list() == CLEAN + [None]
     assert sum(counts.values()) == 0
 
@@ -94,19 +94,19 @@ HINT = pl.List(pl.Struct({"type": pl.String, "text": pl.String}))
 ])
 def test_export_entity_hints(text, hints, expected):
     hint_rows = pl.Series([[{"type": t, "text": h} for t, h in hints]], dtype=HINT)
-    out, counts = scrub_texts(pl.Series([text]), hint_rows)
+    out, counts = scrub_texts(pl.Series([text]), hint_rows, names=False)
     assert out.to_list() == [expected]
     assert sum(counts.values()) == expected.count("<")
 
 
 def test_the_safety_net_and_internal_marks():
-    out, counts = scrub_texts(pl.Series(["id4111 1111 1111 1111", "a\ufdd0b +7 912 345 67 89\ufdd1"]))
+    out, counts = scrub_texts(pl.Series(["id4111 1111 1111 1111", "a\ufdd0b +7 912 345 67 89\ufdd1"]), names=False)
     assert out.to_list() == ["id<CARD>", "ab <PHONE>"]  # no word boundary: only the net sees the card
     assert counts["CARD"] == 1 and counts["PHONE"] == 1
 
 
 def test_a_placeholder_typed_by_a_person_is_not_counted():
-    out, counts = scrub_texts(pl.Series(["I wrote <PHONE> myself", "+7 912 345 67 89 and <PHONE>"]))
+    out, counts = scrub_texts(pl.Series(["I wrote <PHONE> myself", "+7 912 345 67 89 and <PHONE>"]), names=False)
     assert out.to_list() == ["I wrote <PHONE> myself", "<PHONE> and <PHONE>"]
     assert counts["PHONE"] == 1
 
@@ -129,6 +129,6 @@ def test_the_dataset_check_refuses_a_card_with_other_separators(leak):
 
 
 def test_scrubbed_text_always_passes_the_dataset_check():
-    texts, _ = scrub_texts(pl.Series([line for line, _ in REDACTED] + CLEAN[:-1]))
+    texts, _ = scrub_texts(pl.Series([line for line, _ in REDACTED] + CLEAN[:-1]), names=False)
     frame = pl.concat([row(t, n) for n, t in enumerate(texts.to_list())])
     assert InstructionRow.validate(frame).height == len(REDACTED) + len(CLEAN) - 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
+import json
 import os
 import queue
 import re
@@ -205,6 +206,60 @@ def test_bad_requests_get_openai_errors(server):
         assert h.get(server.url.removesuffix("/v1") + "/health").json()["status"] == "ok"
 
 
+def test_api_key_near_misses_are_refused(server):
+    """Only the exact key passes: one character off, a prefix, a suffix, another case, inner whitespace, an
+    empty key or another scheme are each a 401 (HTTP trims the header value's outer whitespace: clients
+    refuse to send it)."""
+    def status(header: str | None) -> int:
+        headers = {} if header is None else {"Authorization": header}
+        return httpx.get(f"{server.url}/models", headers=headers, timeout=30).status_code
+
+    assert status(f"Bearer {KEY}") == 200 and status(f"bearer {KEY}") == 200
+    misses = [KEY[:-1] + "4", "x" + KEY[1:], KEY[:-1], KEY[1:], KEY + "4", "0" + KEY, KEY.upper(),
+              KEY.replace("-", " "), f" {KEY}", f"{KEY}\t4", f"{KEY} {KEY}"]
+    for key in misses:
+        assert status(f"Bearer {key}") == 401, repr(key)
+    assert status(f"Basic {KEY}") == 401 and status(KEY) == 401 and status(f"Bearer{KEY}") == 401
+    assert status("Bearer") == 401  # "Bearer " with no key: the trailing space never reaches the server
+    assert status(None) == 401
+
+
+def _body_of(size: int, **fields) -> bytes:
+    """A valid request of exactly `size` bytes (the message padded with x)."""
+    def body(text: str) -> bytes:
+        return json.dumps({"model": "twin", "messages": [{"role": "user", "content": text}], **fields}).encode()
+    return body("x" * (size - len(body(""))))
+
+
+def test_body_size_cap_exactly_at_and_one_past(server):
+    auth = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    cap = 65536  # serve.max_body_bytes in twin_files
+    with httpx.Client(base_url=server.url, headers=auth, timeout=60) as h:
+        for chunked in (False, True):  # with a Content-Length, and without one (chunked)
+            for size, code in ((cap, 200), (cap + 1, 413)):
+                body = _body_of(size, max_tokens=1)
+                assert len(body) == size
+                r = h.post("/chat/completions", content=iter([body]) if chunked else body)
+                assert r.status_code == code, (size, chunked, r.text[:200])
+                if code == 413:
+                    assert r.json()["error"]["code"] == "request_too_large"
+
+
+def test_max_tokens_cap_exactly_at_and_one_past(gated_server):
+    """serve.max_tokens_cap (1000 here): a request for exactly the cap is taken, one past it is a 400 naming
+    the parameter it came in (checked where the job is made, so nothing is decoded)."""
+    from doppel.serve.protocol import APIError, parse_request
+
+    _, engine, _, _, _ = gated_server
+    for param in ("max_tokens", "max_completion_tokens"):
+        job = engine.job(parse_request(_body_of(200, **{param: 1000})), lambda event: None)
+        assert job.max_new <= 1000
+        with pytest.raises(APIError) as err:
+            engine.job(parse_request(_body_of(200, **{param: 1001})), lambda event: None)
+        assert err.value.status == 400 and err.value.body()["error"]["param"] == param
+        assert "at most 1000" in err.value.body()["error"]["message"]
+
+
 def test_sixteen_concurrent_clients(server, chat_reply):
     expected = chat_reply("hi")
 
@@ -222,36 +277,111 @@ def test_sixteen_concurrent_clients(server, chat_reply):
             assert r.choices[0].message.content == expected
 
 
-def test_client_leaving_mid_stream_frees_its_slot(server):
-    c = client(server)
-    health = server.url.removesuffix("/v1") + "/health"
-    msg = [{"role": "user", "content": "tell me everything"}]
-    start = time.perf_counter()
-    full = ask(c, msg, temperature=0, max_tokens=900)
-    full_s = time.perf_counter() - start
-    if full.choices[0].finish_reason != "length":
-        pytest.skip("the greedy reply ends early on this platform; nothing long to cut")
-    def freed_soon() -> None:
-        left = time.perf_counter()
-        while (h := httpx.get(health, timeout=10).json())["running"] or h["waiting"]:
-            assert time.perf_counter() - left < full_s / 4, "the abandoned reply kept running"
-            time.sleep(0.02)
+class Gate:
+    """The narrowest boundary: the engine's twin decodes only while `go` is set (each step waits for it), and
+    counts the steps it let through. The client gives up while decoding provably still runs, on a machine of
+    any speed; no reply can finish before the test says so."""
 
+    def __init__(self, twin):
+        self.go, self.steps, real = threading.Event(), 0, twin.decode_steps
+
+        def decode_steps(*args, **kwargs):
+            for ids in real(*args, **kwargs):
+                self.go.wait()
+                self.steps += 1
+                yield ids
+        twin.decode_steps = decode_steps
+
+
+@pytest.fixture
+def gated_server(twin_files):
+    """The real app and engine in this process (uvicorn in a thread, a free loopback port), decode gated."""
+    import uvicorn
+
+    from doppel import config
+    from doppel.model.load import load_twin
+    from doppel.serve.app import Settings, create_app
+    from doppel.serve.engine import Engine
+    from doppel.serve.network import bind
+
+    ck, ad, params = twin_files
+    cfg = config.load("serve", params)
+    twin = load_twin(params, ck, ad, "cpu", cfg.precision)
+    gate = Gate(twin)
+    engine = Engine(twin, cfg, F.SYSTEM, cfg.context_tokens)
+    jobs: list = []
+    submitted, submit = threading.Event(), engine.submit
+
+    def record(job) -> None:
+        jobs.append(job)
+        submit(job)
+        submitted.set()
+    engine.submit = record
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, Settings("twin", KEY, 65536, 0)),
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.01)  # start-up only: nothing is asserted on how long it takes
+    port = sock.getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/v1", engine, gate, jobs, submitted
+    finally:
+        gate.go.set()
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+def _wait_idle(engine, gate, jobs) -> None:
+    """Once the job is cancelled (the server saw the client leave), let decoding go and wait for the engine to
+    be idle; SAFETY_S only turns a hang into a failure, it bounds no speed."""
+    assert jobs[-1].cancelled.wait(SAFETY_S), "the server never noticed the client leaving"
+    before = gate.steps
+    gate.go.set()
+    while engine.running or engine.waiting:
+        assert gate.steps - before < 900, "the abandoned reply kept running"
+        time.sleep(0.01)
+    assert gate.steps - before <= 1  # dropped while waiting, or stopped at the very next token
+    gate.go.clear()
+
+
+SAFETY_S = 60
+
+
+def test_client_leaving_mid_stream_frees_its_slot(gated_server):
+    url, engine, gate, jobs, submitted = gated_server
+    c = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, timeout=60)
+    msg = [{"role": "user", "content": "tell me everything"}]
     stream = ask(c, msg, temperature=0, max_tokens=900, stream=True)
-    next(iter(stream))
+    first = next(iter(stream))  # the role chunk; no token has been decoded (the gate is shut)
+    assert first.choices[0].delta.role == "assistant" and gate.steps == 0
     stream.close()
-    freed_soon()
-    with pytest.raises(openai.APITimeoutError):  # a plain request whose client gives up
-        client(server).with_options(timeout=0.5).chat.completions.create(
-            model="twin", messages=msg, temperature=0, max_tokens=900)
-    freed_soon()
+    _wait_idle(engine, gate, jobs)
+    submitted.clear()
+
+    # a plain request whose client gives up once the server has its job (decoding is held): it hangs up
+    body = json.dumps({"model": "twin", "messages": msg, "temperature": 0, "max_tokens": 900}).encode()
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY_S) as raw:
+        raw.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Authorization: Bearer " + KEY.encode() + b"\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        assert submitted.wait(SAFETY_S) and len(jobs) == 2
+    _wait_idle(engine, gate, jobs)
+    assert len(jobs) == 2
+
+    gate.go.set()  # the slot is free: the next request gets its full reply
+    done = ask(c, [{"role": "user", "content": "hi"}], temperature=0, max_tokens=5)
+    assert 0 < done.usage.completion_tokens <= 5
 
 
 def test_bench_serve_prints_its_table(server, capsys):
     from doppel.bench import serve as bench
 
     code = bench.main(["--url", server.url, "--api-key", KEY, "--clients", "1,4", "--requests", "4",
-                       "--max-tokens", "4", "--seconds", "20"])
+                       "--max-tokens", "4", "--seconds", "600"])  # the most it allows: all 4 go on any machine
     out = capsys.readouterr().out
     assert code == 0, out
     rows = [line.split() for line in out.splitlines() if re.match(r"\s+\d+\s+\d+", line)]

@@ -17,6 +17,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -111,7 +112,30 @@ class FakeClient:
         self.ended.append(success)
         return True
 
+    # the login (doppel.telegram.fetch.login): `login_faults` maps a step to the exception it raises
+    login_faults: dict = {}
+    authorized = True
+
+    def _login_step(self, name):
+        if name in self.login_faults:
+            raise self.login_faults[name]
+
+    async def connect(self):
+        self._login_step("connect")
+
+    def is_connected(self):
+        return True
+
+    async def __call__(self, request):
+        self._login_step("request")
+
+    async def is_user_authorized(self):
+        self._login_step("authorized")
+        return self.authorized
+
     async def start(self):
+        self._login_step("start")
+        self.authorized = True
         return self
 
     async def disconnect(self):
@@ -289,6 +313,19 @@ def test_message_shapes_match_the_desktop_export():
 
 
 # --------------------------------------------------------------------------- resumable, incremental
+
+
+def test_an_edited_message_keeps_its_original_date():
+    """date is when it was sent; the edit time goes to edited / edited_unixtime only (as the Desktop export)."""
+    ctx = fetch_export.Context(fetch_dialogs.ChatInfo(1001, 1001, "personal_chat", "Alice Smith", ALICE), ME,
+                               {"user42": "Me Owner", "user1001": "Alice Smith"})
+    sent, edited = T0 + timedelta(minutes=3), T0 + timedelta(days=2, minutes=7)
+    out = fetch_export.export_message(msg(3, ALICE, True, "fixed typo", minutes=3, edit_date=edited), ctx)
+    assert out["date_unixtime"] == str(int(sent.timestamp())) and out["edited_unixtime"] == str(int(edited.timestamp()))
+    assert out["date"] == fetch_export._date(int(sent.timestamp()))
+    assert out["edited"] == fetch_export._date(int(edited.timestamp())) != out["date"]
+    plain = fetch_export.export_message(msg(4, ALICE, True, "never edited", minutes=4), ctx)
+    assert "edited" not in plain and "edited_unixtime" not in plain
 
 
 def test_flood_wait_mid_chat_waits_and_continues(tmp_path, baseline):
@@ -485,6 +522,77 @@ def test_session_modes_and_end_to_end_main(env, tmp_path, monkeypatch, capsys):
     assert err.count("\n") == 1 and "allow the export" in err
 
 
+LOGIN_FAILURES = [  # (step, exception, not a tty?, words of the one line)
+    ("connect", ConnectionError("Connection to Telegram failed 5 time(s)"), False, "cannot reach Telegram"),
+    ("connect", ConnectionRefusedError(111, "Connect call failed"), False, "refused the connection"),
+    ("connect", asyncio.TimeoutError(), False, "timed out reaching Telegram"),
+    ("connect", OSError(101, "Network is unreachable"), False, "no network"),
+    ("request", errors.ApiIdInvalidError(request=None), False, "rejected the api id / api hash"),
+    ("authorized", None, False, "not logged in yet: run `doppel fetch` once in a terminal"),
+    ("start", errors.SessionPasswordNeededError(request=None), True, "two-step verification"),
+    ("start", errors.FloodWaitError(request=None, capture=90), True, "wait 1:30 before logging in again"),
+    ("start", EOFError(), True, "not logged in yet"),
+    ("start", errors.PhoneCodeInvalidError(request=None), True, "the login failed: the login code is wrong"),
+]
+
+
+@pytest.mark.parametrize("step,error,tty,words", LOGIN_FAILURES, ids=[f"{s}-{type(e).__name__}" for s, e, _, _ in LOGIN_FAILURES])
+def test_each_login_failure_is_named_and_a_failed_first_run_leaves_no_session(env, monkeypatch, capsys, step, error,
+                                                                            tty, words):
+    """Telegram itself cannot be reached from a test: the fake client raises what Telethon raises at each login
+    step (connect, the first request, the authorization check, the interactive login)."""
+    monkeypatch.setenv("TELEGRAM_API_ID", "1")
+    monkeypatch.setenv("TELEGRAM_API_HASH", "h")
+    client = FakeClient(standard_chats())
+    client.login_faults = {} if error is None else {step: error}
+    client.authorized = step != "authorized" and step != "start"
+    monkeypatch.setattr(fetch_command, "make_client", lambda *a: client)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: tty, raising=False)
+    assert cli.main(["fetch", "--out", "out"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("doppel fetch: error: ") and words in err, err
+    if step == "connect":
+        assert "not logged in" not in err  # the cause is the network, not the login
+    session = env / "doppel" / "telethon.session"
+    assert not session.exists() and not list(session.parent.glob("*-journal"))
+
+
+def test_a_session_that_was_logged_in_stays_after_a_failed_run(env, monkeypatch, capsys):
+    monkeypatch.setenv("TELEGRAM_API_ID", "1")
+    monkeypatch.setenv("TELEGRAM_API_HASH", "h")
+    session = env / "doppel" / "telethon.session"
+    session.parent.mkdir(parents=True)
+    session.write_bytes(b"a logged-in session")
+    client = FakeClient(standard_chats())
+    client.login_faults = {"connect": ConnectionError("Connection to Telegram failed 5 time(s)")}
+    monkeypatch.setattr(fetch_command, "make_client", lambda *a: client)
+    assert cli.main(["fetch", "--out", "out"]) == 2
+    assert session.read_bytes() == b"a logged-in session"
+    # a first run whose login went through keeps its session even when the fetch stops later
+    session.unlink()
+    client = FakeClient(standard_chats())
+    client.takeout_delay = 3600
+    monkeypatch.setattr(fetch_command, "make_client", lambda *a: client)
+    assert cli.main(["fetch", "--out", "out"]) == 2 and session.exists()
+    assert "allow the export" in capsys.readouterr().err
+
+
+def test_connection_causes_are_read_from_telethons_warnings():
+    import logging
+
+    from doppel.telegram.fetch.login import connection_problem
+
+    def warned(*args):
+        return [logging.LogRecord("telethon", logging.WARNING, "", 0, "Attempt %d at connecting failed: %s: %s",
+                                  args, None)]
+    generic = ConnectionError("Connection to Telegram failed 5 time(s)")
+    assert "refused" in connection_problem(generic, warned(5, "ConnectionRefusedError", "[Errno 111] refused"))
+    assert "timed out" in connection_problem(generic, warned(5, "TimeoutError", ""))
+    assert "no network" in connection_problem(generic, warned(5, "OSError", "[Errno 101] Network is unreachable"))
+    assert "closed the connection" in connection_problem(ConnectionError("auth_key generation failed 5 time(s)"), [])
+    assert connection_problem(generic, []).startswith("cannot reach Telegram")
+
+
 def test_session_files_are_git_ignored():
     if not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
@@ -603,23 +711,26 @@ def test_the_real_client_writes_its_session_private_and_offline_is_one_line(env,
 
     import telethon
 
-    async def offline(self, *args, **kwargs):
-        raise ConnectionError("network is unreachable")
+    seen = {}
+
+    async def offline(self, *args, **kwargs):  # the network is the one part a test cannot have
+        session = env / "doppel" / "telethon.session"
+        seen["modes"] = stat.S_IMODE(session.stat().st_mode), stat.S_IMODE(session.parent.stat().st_mode)
+        with sqlite3.connect(session) as db:  # the client's own schema: it was really created
+            seen["tables"] = {name for (name,) in db.execute("select name from sqlite_master where type = 'table'")}
+        raise ConnectionError("Connection to Telegram failed 5 time(s)")
 
     monkeypatch.setenv("TELEGRAM_API_ID", "1")
     monkeypatch.setenv("TELEGRAM_API_HASH", "h")
-    monkeypatch.setattr(telethon.TelegramClient, "start", offline)
+    monkeypatch.setattr(telethon.TelegramClient, "connect", offline)
     old = os.umask(0o022)
     try:
         rc = cli.main(["fetch", "--out", "out"])
     finally:
         os.umask(old)
     err = capsys.readouterr().err
-    assert rc == 2 and err.count("\n") == 1 and "cannot reach Telegram" in err and "rerun when online" in err
-    session = env / "doppel" / "telethon.session"
-    assert stat.S_IMODE(session.stat().st_mode) == 0o600
-    assert stat.S_IMODE(session.parent.stat().st_mode) == 0o700
-    with sqlite3.connect(session) as db:  # the client's own schema: it was really created
-        tables = {name for (name,) in db.execute("select name from sqlite_master where type = 'table'")}
-    assert {"sessions", "entities", "version"} <= tables
+    assert rc == 2 and err.count("\n") == 1 and "cannot reach Telegram" in err and "rerun `doppel fetch`" in err
+    assert "not logged in" not in err
+    assert seen["modes"] == (0o600, 0o700) and {"sessions", "entities", "version"} <= seen["tables"]
+    assert not (env / "doppel" / "telethon.session").exists()  # a failed first run leaves no session behind
     assert not list(Path("out").rglob("*.session"))

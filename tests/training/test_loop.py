@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -270,6 +269,9 @@ def _write_params(path: Path, overrides: dict) -> Path:
     return path
 
 
+KILL_AT = 4
+
+
 def test_resume_after_kill_continues_from_the_checkpoint(tiny, tmp_path):
     steps = 24
     params = _write_params(tmp_path / "params.yaml", {"max_steps": steps, "checkpoint_interval": 4,
@@ -277,24 +279,28 @@ def test_resume_after_kill_continues_from_the_checkpoint(tiny, tmp_path):
     state, out = tmp_path / "state", tmp_path / "adapter"
     cmd = stage_cmd(params, tiny["data"], tiny["base"], tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None:
-        info = state / "state.json"
-        if info.exists() and json.loads(info.read_text())["step"] >= 4:
-            break
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    # the run kills itself right after its checkpoint at step 4 (a hook on save_state, not a timer: on a machine
+    # of any speed it dies at the same step)
+    hook = ("import os, runpy, signal, sys\n"
+            "from doppel.training import loop\n"
+            "real = loop.save_state\n"
+            "def save_state(d, state):\n"
+            "    real(d, state)\n"
+            f"    if state['step'] >= {KILL_AT}: os.kill(os.getpid(), signal.SIGKILL)\n"
+            "loop.save_state = save_state\n"
+            "sys.argv = sys.argv[1:]\n"
+            "runpy.run_path(sys.argv[0], run_name='__main__')\n")
+    killed = subprocess.run([sys.executable, "-c", hook, *cmd[1:]], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     killed_at = json.loads((state / "state.json").read_text())["step"]
-    assert 0 < killed_at < steps and not out.exists()
+    assert killed_at == KILL_AT and not out.exists()
 
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     resumed = json.loads((out / "train.json").read_text())
     assert f"resuming from the checkpoint at step {killed_at}" in done.stderr  # progress goes to stderr
-    assert resumed["resumed_from_step"] >= killed_at > 0 and resumed["steps"] == steps
+    assert resumed["resumed_from_step"] == killed_at and resumed["steps"] == steps
     steps_logged = [int(line.split("\t")[0]) for line in
                     (tmp_path / "live" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()[1:]]
     assert steps_logged == list(range(4, steps + 1, 4))  # the history before the kill was written back

@@ -11,16 +11,19 @@ from pathlib import Path
 from doppel import config
 from doppel.config import FetchConfig
 from doppel.telegram.fetch.fetcher import Stop, Summary, fetch
-from doppel.telegram.fetch.session import (load_credentials, make_client, prepare_session, resolve_session,
-                                           secure_session)
+from doppel.telegram.fetch.login import log_in
+from doppel.telegram.fetch.session import (CREDENTIALS_EPILOG, load_credentials, make_client, prepare_session,
+                                           remove_session, resolve_session, secure_session)
+                                           resolve_session, secure_session)
 from doppel.shell import ArgumentParser
 
 
-async def _run(session: Path, api_id: int, api_hash: str, out_dir: Path, cfg: FetchConfig) -> Summary:
+async def _run(session: Path, api_id: int, api_hash: str, out_dir: Path, cfg: FetchConfig, login: dict) -> Summary:
     client = make_client(session, api_id, api_hash, cfg)
     secure_session(session)
     try:
-        await client.start()  # the first run asks for the phone number, the login code, the 2FA password
+        await log_in(client, interactive=sys.stdin.isatty())  # a first run asks for phone, code, 2FA password
+        login["done"] = True
         secure_session(session)
         return await fetch(client, out_dir, cfg, sleep=SLEEP)
     finally:
@@ -34,7 +37,8 @@ SLEEP = asyncio.sleep  # tests replace it to shorten FloodWait countdowns
 def parser() -> argparse.ArgumentParser:
     ap = ArgumentParser(
         prog="doppel fetch",
-        description="Download your Telegram chats with Telethon into data/raw/telethon (incremental, resumable).")
+        description="Download your Telegram chats with Telethon into data/raw/telethon (incremental, resumable).",
+        epilog=CREDENTIALS_EPILOG)
     ap.add_argument("--output", "--out", dest="out", type=Path, help="output folder (default: fetch.out in params.yaml)")
     ap.add_argument("--include-groups", action="store_true", default=None,
                     help="also private groups and supergroups (channels never)")
@@ -63,23 +67,21 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(cfg.out)
     session = resolve_session(cfg.session, out_dir)
     api_id, api_hash = load_credentials()
+    fresh = not session.exists() or session.stat().st_size == 0  # no login in it yet
     prepare_session(session)
     if not out_dir.exists():
         out_dir.mkdir(parents=True)
         os.chmod(out_dir, 0o700)
-    start = time.perf_counter()
+    start, login = time.perf_counter(), {"done": False}
     try:
-        summary = asyncio.run(_run(session, api_id, api_hash, out_dir, cfg))
-    except Stop as err:
-        print(f"doppel fetch: error: {err}", file=sys.stderr)
+        summary = asyncio.run(_run(session, api_id, api_hash, out_dir, cfg, login))
+    except (Stop, ConnectionError) as err:
+        message = str(err) if isinstance(err, Stop) else f"cannot reach Telegram ({err}); rerun when online"
+        print(f"doppel fetch: error: {message}", file=sys.stderr)
         return 2
-    except ConnectionError as err:
-        print(f"doppel fetch: error: cannot reach Telegram ({err}); rerun when online", file=sys.stderr)
-        return 2
-    except EOFError:
-        print("doppel fetch: error: not logged in yet: run `doppel fetch` once in a terminal to log in "
-              "(phone number, login code, 2FA password)", file=sys.stderr)
-        return 2
+    finally:
+        if fresh and not login["done"]:
+            remove_session(session)  # a failed first run leaves no session file without a login behind
     for path in summary.files:
         os.chmod(path, 0o600)
     print(summary.text(out_dir) + f" in {time.perf_counter() - start:.0f}s", file=sys.stderr)

@@ -12,10 +12,7 @@ from doppel.config import FetchConfig
 from doppel.telegram.fetch.chatfile import ChatFile
 from doppel.telegram.fetch.dialogs import ChatInfo, classify, display_name
 from doppel.telegram.fetch.export import Context, export_message
-
-
-class Stop(Exception):
-    """Stop the run with a one-line message (exit 2); what was fetched is kept."""
+from doppel.telegram.flood import FloodGuard, Stop, countdown, format_wait  # noqa: F401  (Stop: fetcher.Stop)
 
 
 @dataclass
@@ -35,24 +32,6 @@ class Summary:
         return "\n".join(lines)
 
 
-def format_wait(seconds: int) -> str:
-    h, rest = divmod(int(seconds), 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
-
-
-async def countdown(seconds: int, sleep, log=sys.stderr) -> None:
-    """Wait out a FloodWait, one visible tick per second."""
-    tty = getattr(log, "isatty", lambda: False)()
-    for left in range(int(seconds), 0, -1):
-        if tty:
-            print(f"\r  Telegram asks to slow down (FloodWait): resuming in {format_wait(left)} ", end="",
-                  file=log, flush=True)
-        elif left == seconds or left % 60 == 0:
-            print(f"  Telegram asks to slow down (FloodWait): resuming in {format_wait(left)}", file=log, flush=True)
-        await sleep(1)
-    print(("\r" if tty else "") + "  FloodWait over, resuming" + " " * 30, file=log, flush=True)
-
-
 class Fetcher:
     def __init__(self, client, out_dir: Path, cfg: FetchConfig, *, sleep=None, log=sys.stderr):
         self.client = client
@@ -62,12 +41,12 @@ class Fetcher:
         self.log = log
         self.summary = Summary()
 
+        self.flood = FloodGuard(cfg.max_flood_wait_s, self.sleep, log, lambda wait: (
+            f"Telegram asks to wait {wait} before more requests; everything fetched so far is saved, rerun "
+            f"`doppel fetch` after that (or raise fetch.max_flood_wait_s)"))
+
     async def flood_wait(self, err) -> None:
-        seconds = int(getattr(err, "seconds", 0) or 0)
-        if seconds > self.cfg.max_flood_wait_s:
-            raise Stop(f"Telegram asks to wait {format_wait(seconds)} before more requests; everything fetched "
-                       f"so far is saved, rerun `doppel fetch` after that (or raise fetch.max_flood_wait_s)")
-        await countdown(seconds + 1, self.sleep, self.log)
+        await self.flood.wait(err)
 
     async def dialogs(self, takeout) -> list:
         from telethon import errors

@@ -13,6 +13,13 @@ CREDENTIALS_HELP = (
     "then set TELEGRAM_API_ID and TELEGRAM_API_HASH, or write api_id = ... and api_hash = \"...\" in this file"
 )
 
+# the --help epilog of both commands that log in (fetch, bot): the credentials are the same, named once here
+CREDENTIALS_EPILOG = (
+    "Telegram credentials (the same for doppel fetch and doppel bot): TELEGRAM_API_ID and TELEGRAM_API_HASH "
+    "from https://my.telegram.org (API development tools), or api_id / api_hash in "
+    "$XDG_CONFIG_HOME/doppel/telegram.toml (~/.config/doppel/); both use the login session doppel fetch made "
+    "(fetch.session; null: ~/.config/doppel/telethon.session).")
+
 
 def config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -86,6 +93,12 @@ def prepare_session(path: Path) -> None:
     os.chmod(path.parent, 0o700)
     os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
     secure_session(path)
+
+
+def remove_session(path: Path) -> None:
+    """Delete a session file and its journal (one that never held a login)."""
+    for p in (path, path.with_name(path.name + "-journal")):
+        p.unlink(missing_ok=True)
 
 
 def secure_session(path: Path) -> None:
