@@ -53,7 +53,7 @@ plots: setup .vega/offline.html
 	dvc plots $(PLOTS) --html-template .vega/offline.html -o dvc_plots
 
 bench: setup
-	$(BIN)/doppel bench prep --messages 1000000
+	$(BIN)/doppel bench prep --messages 1000000 --repeat 3
 
 # Mutation testing of the core modules ([tool.mutmut] in pyproject.toml; mutmut works in a git-ignored copy,
 # mutants/): one mutmut run over MUTATE_MODULES with MUTATE_JOBS workers, bounded by MUTATE_TIMEOUT seconds
