@@ -118,7 +118,6 @@ def _recall(args: argparse.Namespace, context_tokens: int, stderr: TextIO):
     cfg = config.load("memory", args.params)
     if not cfg.enabled:
         return None
-    check_budget(cfg, context_tokens, str(args.params))
     if cfg.scope == "chat" and args.chat_id is None:
         print("(memory: memory.scope is chat: give --chat ID to recall from that chat; replying without memory)",
               file=stderr)
@@ -127,6 +126,7 @@ def _recall(args: argparse.Namespace, context_tokens: int, stderr: TextIO):
         print(f"(memory: no table at {args.memory_table}: run `dvc repro memory`; replying without memory)",
               file=stderr)
         return None
+    check_budget(cfg, context_tokens, str(args.params))
     return Recall(Memory.load(args.memory_table), cfg, args.chat_id)
 
 

@@ -36,10 +36,12 @@ class Conversation:
         _, keep = self.twin.budget(max_new_tokens or self.sampling.max_new_tokens)
         keep = min(keep, int(self.context_tokens))
         memory = self.recall(self.turns) if self.recall is not None else ""
-        if memory:
-            keep -= self.twin.count_tokens(memory)
+        cost = self.twin.count_tokens(memory) if memory and self.turns else 0
+        # the memory never crowds out the message being answered: no block when both do not fit
+        if cost and cost + self.twin.count_tokens(render_line(*self.turns[-1])) > keep:
+            memory, cost = "", 0
         system = "\n".join(part for part in (self.system, memory) if part)
-        self._drop_what_cannot_fit(keep)
+        self._drop_what_cannot_fit(keep - cost)  # the block's tokens come out of what the turns may take
         while True:
             prompt = self.twin.prompt_for(render_context(self.turns, system))
             if len(self.turns) <= 1 or self.twin.count_tokens(prompt) <= keep:
