@@ -17,6 +17,10 @@ from doppel.segment import KEYS
 # `session` numbers the sessions in time order: rows of one conversation share it (base and evaluate group by
 # it) without putting the contact's Telegram id or exact times into a dataset that is shared.
 ROW_KEYS = ["instruction", "input", "output", "session"]
+# Owner turns whose contexts are assembled at once. Not a knob: the rows are the same for any value; it bounds
+# the (turn, context line) table, about 20 lines per turn, which for a whole 1M-message export would be the
+# stage's largest allocation.
+CONTEXT_CHUNK_TURNS = 20_000
 
 
 def instruction_rows(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -48,26 +52,31 @@ def instruction_rows(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFram
     over = t.filter(pl.col("tok") > budget)
     fitted = [fit_line(line, budget * 4 - 1) for line in over["line"]]
     lines = t.select("g", "line").update(over.select("g", line=pl.Series(fitted, dtype=pl.String)), on="g")
-    context = (
-        owner.select("g", ctx=pl.int_ranges("first", "g"))
-        .explode("ctx")
-        .join(lines.rename({"g": "ctx"}), on="ctx", how="left", maintain_order="left")
-        .group_by("g", maintain_order=True)
-        .agg(pl.col("line").str.join("\n").alias("context"))
-    )
-    rows = owner.join(context, on="g", how="left", maintain_order="left").select(
-        *KEYS,
-        instruction=(pl.lit(f"{system}\n") if system else pl.lit("")) + pl.col("context"),
-        input=pl.lit(""),
-        output=pl.col("text"),
-    )
-    unique = rows.unique(["instruction", "input", "output"], keep="first", maintain_order=True)
+    rows = pl.concat([  # a slice of owner turns at a time: one row per (turn, context line) is held for those only
+        _with_context(owner.slice(i, CONTEXT_CHUNK_TURNS), lines, system)
+        for i in range(0, max(owner.height, 1), CONTEXT_CHUNK_TURNS)
+    ])
+    repeated = ~rows.select(pl.struct("instruction", "input", "output").is_first_distinct()).to_series()
+    unique = rows.filter(~repeated) if repeated.any() else rows  # no copy of the rows when none repeats
     dropped = {
         "no_context": no_context.height,
         "output_too_long": long_rows.height,
         "duplicate": rows.height - unique.height,
     }
     return unique, dropped
+
+
+def _with_context(owner: pl.DataFrame, lines: pl.DataFrame, system: str) -> pl.DataFrame:
+    """Instruction rows of some owner turns: each one's context lines (rows first..g-1 of `lines`) joined."""
+    context = (
+        owner.select("g", ctx=pl.int_ranges("first", "g"))
+        .explode("ctx")
+        .join(lines.rename({"g": "ctx"}), on="ctx", how="left", maintain_order="left")
+        .group_by("g", maintain_order=True)
+        .agg(instruction=(pl.lit(f"{system}\n") if system else pl.lit("")) + pl.col("line").str.join("\n"))
+    )
+    return owner.join(context, on="g", how="left", maintain_order="left").select(
+        *KEYS, "instruction", input=pl.lit(""), output=pl.col("text"))
 
 
 def fit_line(line: str, max_bytes: int) -> str:

@@ -33,16 +33,21 @@ def write_parquet(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
         frame.write_parquet(path, statistics=False)
 
 
-def read_table(path: Path, columns: list[str], model=None) -> pl.DataFrame:
+def read_table(path: Path, columns: list[str], model=None, optional: tuple[str, ...] | None = None) -> pl.DataFrame:
     """A previous stage's table, checked for the columns this stage reads and, given a pandera model, their
-    types (integers of any width pass for integers)."""
+    types (integers of any width pass for integers). With `optional` (columns used when present), only
+    `columns` and those are read: a stage that needs a few columns does not decode the others."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, f"no such file ({RUN_FIRST})")
     if path.is_dir():
         raise InputError(path, "is a folder, expected a .parquet file")
     try:
-        frame = pl.read_parquet(path)
+        if optional is None:
+            frame = pl.read_parquet(path)
+        else:
+            present = pl.read_parquet_schema(path)
+            frame = pl.read_parquet(path, columns=[c for c in present if c in columns or c in optional])
     except Exception as err:  # noqa: BLE001 - polars raises several error types for a file that is not parquet
         raise InputError(path, f"not a readable parquet file ({type(err).__name__})") from None
     missing = [c for c in columns if c not in frame.columns]

@@ -10,6 +10,7 @@ from doppel.schemas import Turn
 KEYS = ["chat_id", "session_id"]
 # what segment reads of the message table (a table without drop_reason counts as all kept)
 COLUMNS_READ = ["chat_id", "ts", "message_id", "sender_id", "is_owner", "text"]
+COLUMNS_OPTIONAL = ("drop_reason",)
 
 
 def sessions(messages: pl.DataFrame, gap_hours: float) -> pl.DataFrame:

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="activity plots' data: hours.json, weekdays.json, sessions.json (default: plots/activity)")
     args = ap.parse_args(argv)
     cfg = config.load("segment", args.params)
-    messages = io.read_table(args.input, segment.COLUMNS_READ, Message)
+    messages = io.read_table(args.input, segment.COLUMNS_READ, Message, optional=segment.COLUMNS_OPTIONAL)
     turns, report = segment.run(cfg, messages)
     io.write_parquet(turns, args.output)
     io.write_json(args.report, report)

@@ -167,6 +167,20 @@ def test_a_context_turn_longer_than_the_budget_keeps_its_label_and_its_end():
     assert fit_line("Me: \u0436\u0436", 5) == "Me: "
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3])
+def test_contexts_assembled_a_few_turns_at_a_time_give_the_same_rows(monkeypatch, chunk):
+    """Owner turns are given their context CONTEXT_CHUNK_TURNS at a time (memory); a slice boundary anywhere,
+    duplicates on both sides of one included, changes no row and no count."""
+    turns = turns_table(CONVERSATION + [(7, 0, 0, False, "other chat", 0), (7, 0, 1, True, "answer", 1)])
+    whole, dropped = instruction_rows(turns, cfg("build", system_prompt="SYS"))
+    assert dropped["duplicate"] == 1 and whole.height == 4
+    monkeypatch.setattr(build, "CONTEXT_CHUNK_TURNS", chunk)
+    rows, dropped_sliced = instruction_rows(turns, cfg("build", system_prompt="SYS"))
+    assert rows.equals(whole) and dropped_sliced == dropped
+    none, dropped = instruction_rows(turns_table(CONVERSATION[4:5]), cfg("build"))
+    assert none.is_empty() and none.columns == whole.columns and dropped["no_context"] == 1
+
+
 def test_min_context_turns_long_outputs_and_duplicates_are_dropped_and_counted():
     turns = turns_table([
         (1, 0, 0, False, "q", 0), (1, 0, 1, True, "a" * 41, 1), (1, 0, 2, False, "q2", 2), (1, 0, 3, True, "ok", 3),

@@ -1,10 +1,12 @@
 """Telegram Desktop's own layout of result.json, read fast: a stream of (chat, batch of raw messages).
 
 Telegram Desktop pretty-prints its export with one space per level and `\n` line ends, and JSON strings never
-span lines, so a line holding only `{` / `}` / `]` at a given indentation is structure. The reader uses that to
+span lines, so a line holding only `{` / `}` / `]` at a given indentation is structure. The same holds for the
+export re-saved pretty-printed with another indentation unit (2 or 4 spaces, a tab: Python's `json.dump(indent=)`,
+editors), read the same way with that unit. The reader uses that to
 cut each chat's `messages` array into batches of whole message objects (RawBatch), read CHUNK_BYTES at a time,
-so memory follows the chunk size, not the export's size. A file in any other layout (re-indented, minified,
-CRLF, keys reordered) is doppel.telegram.stream's: `is_desktop_layout` tells which, and a chat found out of
+so memory follows the chunk size, not the export's size. A file in any other layout (minified, CRLF, keys
+reordered) is doppel.telegram.stream's: `layout_indent` tells which, and a chat found out of
 layout further on raises NotDesktopLayout so that the stream reader takes over from that chat.
 """
 from __future__ import annotations
@@ -22,8 +24,7 @@ from doppel.telegram.messages import Chat, Tally
 
 CHUNK_BYTES = 16 << 20
 BOM = b"\xef\xbb\xbf"
-MESSAGES_LINE = re.compile(rb'\n( *)"messages": (\S)(\])?')
-PERSONAL_INFO = re.compile(rb'\n "personal_information": (\{.*?\n \})', re.S)
+HEAD_LAYOUT = re.compile(rb'\{\n( +|\t)"')  # the first key's indentation is the file's indentation unit
 BAD_ESCAPE = re.compile(rb'\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)', re.S)
 RAW_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")
 
@@ -36,10 +37,20 @@ class NotDesktopLayout(Exception):
         self.chats_done = chats_done
 
 
-def is_desktop_layout(head: bytes) -> bool:
-    """The start of a file (BOM stripped) in Telegram Desktop's layout: `{`, then keys indented by one space,
-    `\n` line ends."""
-    return head.startswith(b'{\n "') and b"\r" not in head
+def layout_indent(head: bytes) -> bytes | None:
+    """The indentation unit of a file (its start, BOM stripped) in Telegram Desktop's layout (one space) or the
+    same layout re-indented (spaces or a tab per level): `{`, then keys indented by one unit, `\n` line ends.
+    None for any other layout (minified, CRLF, ...)."""
+    m = HEAD_LAYOUT.match(head)
+    return m.group(1) if m and b"\r" not in head else None
+
+
+def _layout_patterns(unit: bytes) -> tuple[re.Pattern, re.Pattern]:
+    """A chat's `"messages": ` line (its indentation, the opening bracket, `]` when empty); the top-level
+    `personal_information` object."""
+    u = re.escape(unit)
+    return (re.compile(rb'\n((?:' + u + rb')*)"messages": (\S)(\])?'),
+            re.compile(rb'\n' + u + rb'"personal_information": (\{.*?\n' + u + rb'\})', re.S))
 
 
 @dataclass
@@ -47,7 +58,7 @@ class RawBatch:
     """Whole message objects as they stand in the file (`{...},\n {...}`), not parsed yet."""
 
     segment: bytes
-    indent: int
+    indent: bytes  # the indentation of a message's opening `{`
 
 
 def _repair(raw: bytes, controls: re.Pattern = RAW_CONTROL) -> bytes:
@@ -77,7 +88,7 @@ def loads(raw: bytes, tally: Tally):
         return obj
 
 
-def parse_batch(segment: bytes, indent: int, tally: Tally) -> list[dict]:
+def parse_batch(segment: bytes, indent: bytes, tally: Tally) -> list[dict]:
     """A run of whole message objects (`{...},\\n {...}`) -> dicts; a broken object is counted, not fatal."""
     segment = segment.lstrip(b",")  # what follows the previous batch's last `}`
     if not segment.strip():
@@ -87,7 +98,7 @@ def parse_batch(segment: bytes, indent: int, tally: Tally) -> list[dict]:
     except orjson.JSONDecodeError:
         pass
     out = []
-    start = b"\n" + b" " * indent + b"{"
+    start = b"\n" + indent + b"{"
     for piece in segment.split(start)[1:]:
         try:
             obj = loads(b"{" + piece.rstrip(b", \n\r\t"), tally)
@@ -116,14 +127,16 @@ def chat_from_obj(path: Path | str, obj: dict, owner_id: str | None) -> Chat:
     return Chat(chat_id, chat_type if isinstance(chat_type, str) else "unknown", obj.get("name"), owner_id)
 
 
-def iter_desktop_export(f: BinaryIO, name: str, tally: Tally) -> Iterator[tuple[Chat, RawBatch | list[dict]]]:
-    """(chat, raw batch of messages) for every chat of an export in Telegram Desktop's layout, streamed from
-    `f` (its first bytes already checked by `is_desktop_layout`). NotDesktopLayout when a chat turns out not
+def iter_desktop_export(f: BinaryIO, name: str, tally: Tally,
+                        unit: bytes = b" ") -> Iterator[tuple[Chat, RawBatch | list[dict]]]:
+    """(chat, raw batch of messages) for every chat of an export in Telegram Desktop's layout, indented by
+    `unit` per level, streamed from `f` (its first bytes already checked by `layout_indent`). NotDesktopLayout when a chat turns out not
     to be, or when no chat is found (the stream reader then says what the file is)."""
     buf = f.read(CHUNK_BYTES)
     eof = len(buf) < CHUNK_BYTES
     buf = buf.removeprefix(BOM)
     pos, chats = 0, 0
+    messages_line, personal_info = _layout_patterns(unit)
 
     def more() -> bool:
         nonlocal buf, pos, eof
@@ -135,10 +148,10 @@ def iter_desktop_export(f: BinaryIO, name: str, tally: Tally) -> Iterator[tuple[
         return bool(chunk)
 
     while True:
-        m = MESSAGES_LINE.search(buf, pos)
+        m = messages_line.search(buf, pos)
         if m is None:
             if tally.file_owner is None:
-                _note_owner(PERSONAL_INFO.search(buf, pos), tally)
+                _note_owner(personal_info.search(buf, pos), tally)
             # keep the tail: it may hold the start of the next chat's header
             pos = max(pos, buf.rfind(b"\n", 0, max(0, len(buf) - (1 << 16))))
             if not more():
@@ -147,9 +160,9 @@ def iter_desktop_export(f: BinaryIO, name: str, tally: Tally) -> Iterator[tuple[
         if m.group(2) != b"[":
             raise InputError(name, "a chat's `messages` is not a list")
         if tally.file_owner is None:
-            _note_owner(PERSONAL_INFO.search(buf, pos, m.start()), tally)
-        indent = len(m.group(1))
-        chat_open = b"\n" + b" " * (indent - 1) + b"{\n"
+            _note_owner(personal_info.search(buf, pos, m.start()), tally)
+        depth = len(m.group(1)) // len(unit)
+        chat_open = b"\n" + unit * (depth - 1) + b"{\n"
         hs = buf.rfind(chat_open, pos, m.start())
         hs = hs + 1 if hs >= 0 else buf.find(b"{", pos)
         chat = _chat_from_header(name, buf[hs:m.start()], tally.file_owner, tally, chats)
@@ -158,18 +171,18 @@ def iter_desktop_export(f: BinaryIO, name: str, tally: Tally) -> Iterator[tuple[
         if m.group(3):  # "messages": []
             yield chat, []
             continue
-        msg_close = b"\n" + b" " * (indent + 1) + b"}"
-        array_end = b"\n" + b" " * indent + b"]"
+        msg_close = b"\n" + unit * (depth + 1) + b"}"
+        array_end = b"\n" + unit * depth + b"]"
         while True:
             end = buf.find(array_end, pos)
             if end >= 0:
-                yield chat, RawBatch(buf[pos:end], indent + 1)
+                yield chat, RawBatch(buf[pos:end], unit * (depth + 1))
                 pos = end + len(array_end)
                 break
             cut = buf.rfind(msg_close, pos)
             if cut >= 0:
                 cut += len(msg_close)
-                yield chat, RawBatch(buf[pos:cut], indent + 1)
+                yield chat, RawBatch(buf[pos:cut], unit * (depth + 1))
                 pos = cut
             if not more():
                 raise InputError(name, f"truncated: the messages of chat {chat.id} never end")

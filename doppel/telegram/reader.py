@@ -1,8 +1,8 @@
 """One export source -> (chat, batch) pairs, by the reader its format needs.
 
 `doppel fetch` files: line by line. Desktop exports: a look at the first bytes says whether the file is in
-Telegram Desktop's own layout (the fast reader, doppel.telegram.desktop) or was re-saved in another one
-(the streaming JSON parser, doppel.telegram.stream); a file that leaves Telegram's layout further on is
+Telegram Desktop's own layout, or that layout re-indented (the fast reader, doppel.telegram.desktop), or was
+re-saved in another one (the streaming JSON parser, doppel.telegram.stream); a file that leaves Telegram's layout further on is
 taken over by the stream reader from the chat where it does. HTML is answered with how to export as JSON.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import polars as pl
 
 from doppel.errors import InputError
-from doppel.telegram.desktop import BOM, NotDesktopLayout, RawBatch, is_desktop_layout, iter_desktop_export
+from doppel.telegram.desktop import BOM, NotDesktopLayout, RawBatch, iter_desktop_export, layout_indent
 from doppel.telegram.jsonl import iter_fetch_file
 from doppel.telegram.messages import Chat, Tally
 from doppel.telegram.sources import EXPORT_AS_JSON, Source, looks_like_html
@@ -48,10 +48,10 @@ def iter_source(source: Source, tally: Tally) -> Iterator[tuple[Chat, Batch]]:
     if start != b"{":
         raise InputError(source.name, "not a Telegram export (not a JSON object)")
     skip = 0
-    if is_desktop_layout(head):
+    if unit := layout_indent(head):
         try:
             with source.open() as f:
-                yield from iter_desktop_export(f, source.name, tally)
+                yield from iter_desktop_export(f, source.name, tally, unit)
             return
         except NotDesktopLayout as err:
             skip = err.chats_done

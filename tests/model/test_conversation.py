@@ -53,3 +53,24 @@ def test_reply_n_uses_seed_plus_n_and_reset_starts_again(twin):
     seeds = {twin.generate(twin.prompt_for(render_context([(False, "hi")], F.SYSTEM)), F.sampling(seed=s, **HOT))
              for s in (10, 11, 12)}
     assert len(seeds) > 1  # the seed shows in the reply: the test can tell seeds apart
+
+
+def test_a_long_history_keeps_exactly_the_newest_turns_that_fit(twin):
+    """Many turns over the budget (the fast drop of what cannot fit runs): what stays is the longest run of
+    newest turns that fits, not one turn less."""
+    all_turns = [(i % 2 == 1, f"message {i} about coffee and movies tonight") for i in range(41)]
+    budget = twin.count_tokens(twin.prompt_for(render_context(all_turns[-5:], F.SYSTEM))) + 2
+    assert budget < twin.budget(HOT["max_new_tokens"])[1]
+    conv = Conversation(twin, F.SYSTEM, F.sampling(**HOT), context_tokens=budget)
+    conv.turns = list(all_turns)
+    prompt = conv.prompt()
+    assert conv.turns == all_turns[-5:] and twin.count_tokens(prompt) <= budget
+    assert twin.count_tokens(twin.prompt_for(render_context(all_turns[-6:], F.SYSTEM))) > budget
+
+
+def test_the_last_message_always_stays_even_alone_over_the_budget(twin):
+    conv = Conversation(twin, F.SYSTEM, F.sampling(**HOT), context_tokens=30)
+    long = " ".join(f"word{i}" for i in range(60))
+    conv.turns = [(False, "hi"), (True, "hey"), (False, long)]
+    conv.prompt()
+    assert conv.turns == [(False, long)]

@@ -173,11 +173,44 @@ def test_layout_change_midway_is_taken_over_by_the_stream_reader(tmp_path, canon
     assert report == reference[1] and messages.equals(reference[0])
 
 
+# Telegram's layout with another indentation unit per level: the Desktop-layout reader's, as fast as the original
+REINDENTED = ["indent_2", "indent_4", "tabs", "ascii_escaped_indent_4", "extra_sections_indent_4"]
+# near misses: what the Desktop-layout reader must leave to the stream reader
+NOT_REINDENTED = ["minified", "crlf", "bom_crlf_indent_4", "keys_sorted_minified"]
+
+
+@pytest.mark.parametrize("name", REINDENTED)
+def test_reindented_export_is_read_without_the_stream_reader(corpus, reference, name, monkeypatch):
+    from doppel.telegram import reader
+
+    monkeypatch.setattr(reader, "iter_stream", None)
+    messages, report = ingest.read_exports([corpus / name / "result.json"], cfg("ingest"))
+    assert report == reference[1] and messages.equals(reference[0])
+
+
+@pytest.mark.parametrize("name", NOT_REINDENTED)
+def test_other_layouts_are_left_to_the_stream_reader(corpus, name):
+    from doppel.telegram.desktop import layout_indent
+
+    assert layout_indent((corpus / name / "result.json").read_bytes()[:1 << 16].removeprefix(b"\xef\xbb\xbf")) is None
+
+
+@pytest.mark.parametrize("head, unit", [
+    (b'{\n "about": 1', b" "), (b'{\n  "about": 1', b"  "), (b'{\n    "a"', b"    "), (b'{\n\t"a"', b"\t"),
+    (b'{\r\n "a"', None), (b'{\n "a": 1,\r\n', None), (b'{"a"', None), (b'{\n\t "a"', None), (b'{\n" a"', None),
+    (b' {\n "a"', None),
+])
+def test_layout_indent_is_the_first_keys_indentation(head, unit):
+    from doppel.telegram.desktop import layout_indent
+
+    assert layout_indent(head) == unit
+
+
 def test_streamed_batches_and_held_chats_do_not_change_the_table(corpus, reference, monkeypatch):
     from doppel.telegram import stream
 
     monkeypatch.setattr(stream, "BATCH_MESSAGES", 77)
-    for name in ("indent_4", "keys_reversed"):
+    for name in ("minified", "bom_crlf_indent_4", "keys_reversed"):
         messages, report = ingest.read_exports([corpus / name / "result.json"], cfg("ingest"))
         assert report == reference[1] and messages.equals(reference[0]), name
 

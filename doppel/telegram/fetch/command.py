@@ -14,7 +14,6 @@ from doppel.telegram.fetch.fetcher import Stop, Summary, fetch
 from doppel.telegram.fetch.login import log_in
 from doppel.telegram.fetch.session import (CREDENTIALS_EPILOG, load_credentials, make_client, prepare_session,
                                            remove_session, resolve_session, secure_session)
-                                           resolve_session, secure_session)
 from doppel.shell import ArgumentParser
 
 
