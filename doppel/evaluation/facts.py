@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from doppel.prompt import OTHER_LABEL
+from doppel.prompt import OTHER_LABEL, OWNER_LABEL
 
 
 def fact_of(instruction: str, facts: Iterable) -> object | None:
-    """The fact (with .question and .value) asked in the context's last line, or None."""
-    last = instruction.rstrip("\n").rsplit("\n", 1)[-1]
-    prefix = f"{OTHER_LABEL}: "
-    if not last.startswith(prefix):
+    """The fact (with .question and .value) asked in the context's last line, or None. The last line must belong
+    to the other person's turn: labelled `Them: `, or a later line of a turn of several messages whose labelled
+    first line is Them's."""
+    lines = instruction.rstrip("\n").split("\n")
+    speaker = next((line for line in reversed(lines) if line.startswith((f"{OTHER_LABEL}: ", f"{OWNER_LABEL}: "))), "")
+    if not speaker.startswith(f"{OTHER_LABEL}: "):
         return None
-    asked = last[len(prefix):].strip().lower()
+    asked = lines[-1].removeprefix(f"{OTHER_LABEL}: ").strip().lower()
     return next((f for f in facts if f.question.lower() == asked), None)
 
 

@@ -20,10 +20,12 @@ def test_share_of_fact_questions_recalled():
             row(f"Them: {CITY.question}", "Me: hm", "Them: ok"),   # the question is not the last line: no fact
             row(f"Me: {PET.question}"),                         # the owner asking: no fact
             row(f"Them: {PET.question[:-1]}"),                  # one char off: no fact
-            row(f"Them: {PET.question.upper()}")]               # same question, other case: a fact
-    replies = ["BUBLIK of course", "i live in lisbon", "porto", "bublik", "bublik", "bubli"]
+            row(f"Them: {PET.question.upper()}"),               # same question, other case: a fact
+            row("Them: hey", CITY.question),                    # the second message of Them's turn: a fact
+            row("Me: hey", CITY.question)]                      # ... of the owner's turn: no fact
+    replies = ["BUBLIK of course", "i live in lisbon", "porto", "bublik", "bublik", "bubli", "porto!", "porto"]
     out = fact_recall(rows, replies, FACTS)
-    assert out == {"questions": 3, "recalled": 1, "recall": 0.3333, "per_fact": {"pet": [1, 2], "city": [0, 1]}}
+    assert out == {"questions": 4, "recalled": 2, "recall": 0.5, "per_fact": {"pet": [1, 2], "city": [1, 2]}}
 
 
 def test_no_fact_questions_no_figure_and_lengths_must_match():
