@@ -27,13 +27,13 @@ from pydantic import BaseModel, ValidationError
 
 from doppel.config import pipeline
 from doppel.config.pipeline import (LORA_TARGETS, BaseConfig, BuildConfig, EvaluateConfig, IngestConfig,  # noqa: F401
-                                    SamplingConfig, ScrubConfig, SegmentConfig, TinyConfig, TrainConfig)
+                                    MemoryConfig, SamplingConfig, ScrubConfig, SegmentConfig, TinyConfig, TrainConfig)
 from doppel.config.types import Section, _KeyError
 from doppel.errors import InputError
 
 PARAMS_FILE = Path("params.yaml")
-PIPELINE = {"ingest": "IngestConfig", "scrub": "ScrubConfig", "segment": "SegmentConfig", "build": "BuildConfig",
-            "evaluate": "EvaluateConfig", "base": "BaseConfig", "train": "TrainConfig"}
+PIPELINE = {"ingest": "IngestConfig", "scrub": "ScrubConfig", "segment": "SegmentConfig", "memory": "MemoryConfig",
+            "build": "BuildConfig", "evaluate": "EvaluateConfig", "base": "BaseConfig", "train": "TrainConfig"}
 COMMANDS = {"sample": "SampleConfig", "fetch": "FetchConfig", "chat": "ChatConfig", "serve": "ServeConfig",
             "export": "ExportConfig", "bot": "BotConfig", "quiz": "QuizConfig"}
 SECTIONS = {**PIPELINE, **COMMANDS}

@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import BIN, CANARY, copy_repo, doppel, run
 
-DATA_OUTS = ["data/interim/messages.parquet", "data/interim/messages_clean.parquet", "data/interim/turns.parquet"]
+DATA_OUTS = ["data/interim/messages.parquet", "data/interim/messages_clean.parquet", "data/interim/turns.parquet",
+             "data/interim/memory.parquet"]
 
 
 def dvc(*args, cwd, check=True):
