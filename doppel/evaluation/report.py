@@ -55,7 +55,7 @@ def assemble(base, tuned, n_loss_rows: int, gen_rows: list[dict], val: list[dict
 
 
 # headline name -> the detailed figure it shows. Few enough that `dvc metrics show` fits 120 columns (DVC puts 4
-# spaces between columns: these 8 take 112); the per-token losses (val_loss_*, not comparable across
+# spaces between columns: these take 107); the per-token losses (val_loss_*, not comparable across
 # tokenizers), train_rows, the placeholder shares and lift_base (the base's context lift: a reference that only
 # the data or the base moves) are in reports/evaluation.json only.
 HEADLINE = {
