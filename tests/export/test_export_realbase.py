@@ -29,7 +29,8 @@ ADAPTER_SCALE = 0.02  # lora_B ~ N(0, 0.02): moves the real base's replies witho
 # transformers' AutoTokenizer on the export maps Cyrillic to <unk> (id 0) and decodes byte-level pieces raw
 # ("Ġ", "Ċ"); doppel's own tokenizer (tokenizers / litgpt) reads the same tokenizer.json right. Strict: the
 # test reports when the conversion is fixed.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="GGUF base's tokenizer_config.json says CodeLlamaTokenizer (issue 22 item 7)")
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="the GGUF base's tokenizer_config.json says CodeLlamaTokenizer (issue 22 item 7)")
 def test_hf_export_of_a_real_base_twin_greedy_decodes_like_chat(tmp_path, capsys):
     transformers = pytest.importorskip("transformers")
     from doppel.base.convert import convert
