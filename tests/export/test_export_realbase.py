@@ -4,7 +4,9 @@
 says where the conversion is cached: DOPPEL_TEST_REALBASE_CACHE, default ~/.cache/doppel/bases).
 
 The adapter is random (tests/support/twin.py's make_adapter, small B): training the 135M base here would take
-minutes of CPU for no extra coverage; the export merges whatever LoRA weights it is given."""
+minutes of CPU for no extra coverage; the export merges whatever LoRA weights it is given. It caught the GGUF
+conversion saving transformers' CodeLlamaTokenizer files for a byte-level BPE (Cyrillic -> <unk>, "Ġ" left in
+the decode; doppel.base.convert.byte_level_tokenizer)."""
 from __future__ import annotations
 
 import os
@@ -24,13 +26,6 @@ MAX_NEW = 24
 ADAPTER_SCALE = 0.02  # lora_B ~ N(0, 0.02): moves the real base's replies without turning them into noise
 
 
-# Known defect (issue 22, item 7; found by this test): the GGUF-converted base's tokenizer_config.json names
-# `CodeLlamaTokenizer` (transformers' GGUF converter for the llama architecture) and the export copies it, so
-# transformers' AutoTokenizer on the export maps Cyrillic to <unk> (id 0) and decodes byte-level pieces raw
-# ("Ġ", "Ċ"); doppel's own tokenizer (tokenizers / litgpt) reads the same tokenizer.json right. Strict: the
-# test reports when the conversion is fixed.
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the GGUF base's tokenizer_config.json says CodeLlamaTokenizer (issue 22 item 7)")
 def test_hf_export_of_a_real_base_twin_greedy_decodes_like_chat(tmp_path, capsys):
     transformers = pytest.importorskip("transformers")
     from doppel.base.convert import convert
