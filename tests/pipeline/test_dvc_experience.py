@@ -234,3 +234,37 @@ def test_the_readme_sharing_recipe_in_a_second_clone(reproduced_repo, tmp_path):
     assert sorted(re.findall(r"^(\w+):$", status, re.M)) == ["build", "ingest", "scrub", "segment"], status
     plain = dvc("pull", cwd=clone, check=False)
     assert plain.returncode == 1 and "data/interim/turns.parquet" in plain.stderr
+
+
+def test_make_pull_without_a_remote_says_so_instead_of_done(tmp_path):
+    """A clone whose .dvc/config names no remote: `make pull` used to print "make pull: done" with nothing
+    pulled (dvc pull exits 0 with no remote when --quiet). Now: one line naming the fix, exit 2, no "done"."""
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    for name in ("Makefile", "dvc.yaml"):
+        shutil.copy(ROOT / name, repo / name)
+    run("git", "init", "-q", cwd=repo)
+    dvc("init", "-q", cwd=repo)
+    made = subprocess.run([*MAKE, "pull"], cwd=repo, capture_output=True, text=True, env=env())
+    assert made.returncode == 2, made.stdout + made.stderr
+    said = [line for line in made.stderr.splitlines() if not line.startswith("make:")]
+    assert len(said) == 1 and said[0].startswith("make pull: no default DVC remote"), made.stderr
+    assert "dvc remote add -d store" in said[0] and "done" not in made.stdout
+
+
+def test_make_pull_from_a_remote_without_the_data_is_not_done(tmp_path):
+    """A remote that lacks the committed run (no `dvc push`): dvc pull --allow-missing exits 0, having pulled
+    nothing; `make pull` names what is missing and fails instead of printing "make pull: done"."""
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    for name in ("Makefile", "dvc.yaml", "dvc.lock", "params.yaml"):
+        shutil.copy(ROOT / name, repo / name)
+    run("git", "init", "-q", cwd=repo)
+    dvc("init", "-q", cwd=repo)
+    (tmp_path / "store").mkdir()
+    dvc("remote", "add", "-d", "store", str(tmp_path / "store"), cwd=repo)
+    made = subprocess.run([*MAKE, "pull"], cwd=repo, capture_output=True, text=True, env=env())
+    assert made.returncode != 0 and "done" not in made.stdout, made.stdout + made.stderr
+    said = [line for line in made.stderr.splitlines() if line.startswith("make pull:")]
+    assert said == ["make pull: the remote lacks data/processed/train.json data/processed/val.json models/base "
+                    "models/adapter (was `dvc push` run after the committed repro?)"], made.stderr
