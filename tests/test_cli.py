@@ -19,6 +19,9 @@ def test_help_lists_every_stage_and_command():
     proc = doppel("--help", check=True)
     for name in [*cli.STAGES, *cli.COMMANDS]:
         assert re.search(rf"^  {name} +\S", proc.stdout, re.M), name
+    from doppel.bench.command import BENCHES
+    bench = next(line for line in proc.stdout.splitlines() if line.startswith("  bench "))
+    assert f"`bench {'|'.join(BENCHES)}`" in bench, bench  # bench scrub was left out
 
 
 def test_version_is_the_package_version():
