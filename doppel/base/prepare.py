@@ -2,7 +2,9 @@
 
 - `tiny`: a small litgpt model and BPE built here from the train split (doppel.base.tiny);
 - the path of a litgpt checkpoint (what `litgpt download <repo>` writes): validated, never copied; models/base
-  then holds only `base.json`, a pointer with a fingerprint of the checkpoint.
+  then holds only `base.json`, a pointer with a fingerprint of the checkpoint;
+- an HF model folder or a `.gguf` file (doppel.base.source): converted once into `base.cache_dir`
+  (doppel.base.convert), then pointed to like a litgpt checkpoint (base.json also names the source).
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from typing import Any, Callable
 
 from doppel import io
 from doppel.config import BaseConfig
-from doppel.model.checkpoint import fingerprint, resolve_checkpoint, validate_checkpoint
+from doppel.base.convert import convert
+from doppel.base.source import inspect
+from doppel.model.checkpoint import fingerprint, validate_checkpoint
 from doppel.base.tiny import build_tiny
 
 
@@ -28,7 +32,13 @@ def run(cfg: BaseConfig, train_rows: list[dict] | None, out_dir: Path,
     """Write models/base (`out_dir`, replaced atomically): the tiny checkpoint built from `train_rows`, or the
     pointer to an external checkpoint. Returns base.json's content plus `seconds`."""
     out_dir = Path(out_dir)
-    ckpt = None if cfg.is_tiny else validate_checkpoint(resolve_checkpoint(cfg))
+    ckpt, source = None, None
+    if not cfg.is_tiny:
+        source = inspect(cfg.checkpoint_dir)
+        if source.kind == "litgpt":
+            ckpt = validate_checkpoint(source.path)
+        else:
+            ckpt = validate_checkpoint(convert(source, cfg.cache_dir, cfg.litgpt_name, log=log))
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -43,6 +53,8 @@ def run(cfg: BaseConfig, train_rows: list[dict] | None, out_dir: Path,
         else:
             log(f"doppel base: using the litgpt checkpoint {ckpt} (not copied)")
             info = {"kind": "external", "checkpoint_dir": str(ckpt), "files": fingerprint(ckpt)}
+            if source.kind != "litgpt":
+                info["source"] = {"kind": source.kind, "path": str(source.path), "litgpt_name": cfg.litgpt_name}
         # base.json is deterministic (no timings): models/base is a DVC output and must not churn
         io.write_json(tmp / "base.json", info)
         shutil.rmtree(out_dir, ignore_errors=True)

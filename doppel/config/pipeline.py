@@ -125,6 +125,8 @@ class TinyConfig(Section):
 
 class BaseConfig(Section):
     checkpoint_dir: str = Field(min_length=1)
+    cache_dir: str = Field(min_length=1)      # converted HF / GGUF bases, keyed by content (outside the repo)
+    litgpt_name: Optional[str]                # a litgpt config name for an HF base doppel cannot map itself
     tiny: TinyConfig
 
     @property

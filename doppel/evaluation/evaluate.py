@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from doppel.config import EvaluateConfig
-from doppel.evaluation import placeholders, report
+from doppel.evaluation import placeholders, quality, report
 from doppel.evaluation.report import summary  # noqa: F401  (the stage's summary: evaluate.summary)
 from doppel.evaluation.authorship import Authorship
 from doppel.evaluation.rows import capped, other_lines, pick_rows
@@ -24,6 +24,9 @@ class ModelRun:
     ppl: float
     tokens: int          # reply tokens scored
     replies: list[str]   # to the generation rows, in order
+    bpb: float = math.nan          # loss per byte of the owner's replies (doppel.evaluation.quality)
+    bpb_other: float = math.nan    # ... each under another session's context (quality.shifted_contexts)
+    judged: dict = field(default_factory=dict)   # the base only: loss per byte on "twin" / "owner" replies
 
 
 @dataclass
@@ -53,17 +56,29 @@ def torch_threads(n: int):
         torch.set_num_threads(before)
 
 
+def bpb(tw, rows: list[dict], batch_size: int) -> float:
+    """Loss per byte of the rows' replies (EOS included in the loss)."""
+    return quality.loss_per_byte(tw.loss_stats(rows, batch_size=batch_size)[0], [r["output"] for r in rows])
+
+
 def run_model(checkpoint: Path, adapter: Path | None, loss_rows: list[dict], gen_rows: list[dict],
-              cfg: EvaluateConfig, timings: dict[str, float]) -> ModelRun:
-    """Loss over `loss_rows` and seeded replies to `gen_rows` for one model (the base when adapter is None)."""
+              cfg: EvaluateConfig, timings: dict[str, float], judge: list[str] | None = None) -> ModelRun:
+    """Loss over `loss_rows` (per token, per byte, per byte under shifted contexts) and seeded replies to
+    `gen_rows` for one model (the base when adapter is None). `judge`: the twin's replies to `gen_rows`, scored
+    per byte by this model next to the owner's real replies (fluency)."""
     from doppel.model.load import load
 
     t0 = time.perf_counter()
     tw = load(checkpoint, adapter, device=cfg.device, precision=cfg.precision)
     t1 = time.perf_counter()
     total, count = tw.loss_stats(loss_rows, batch_size=cfg.batch_size)
-    t2 = time.perf_counter()
     loss = total / count if count else math.nan
+    per_byte = quality.loss_per_byte(total, [r["output"] for r in loss_rows])
+    per_byte_other = bpb(tw, quality.shifted_contexts(loss_rows), cfg.batch_size)
+    judged = {} if judge is None else {
+        "twin": bpb(tw, [{**r, "output": t} for r, t in zip(gen_rows, judge)], cfg.batch_size),
+        "owner": bpb(tw, gen_rows, cfg.batch_size)}
+    t2 = time.perf_counter()
     replies: list[str] = []
     bs = max(1, cfg.batch_size)
     for b, start in enumerate(range(0, len(gen_rows), bs)):
@@ -73,7 +88,8 @@ def run_model(checkpoint: Path, adapter: Path | None, loss_rows: list[dict], gen
     timings["load"] = timings.get("load", 0.0) + t1 - t0
     timings["loss"] = timings.get("loss", 0.0) + t2 - t1
     timings["generate"] = timings.get("generate", 0.0) + time.perf_counter() - t2
-    return ModelRun(loss, math.exp(loss) if loss < 700 else math.inf, count, replies)
+    return ModelRun(loss, math.exp(loss) if loss < 700 else math.inf, count, replies, per_byte, per_byte_other,
+                    judged)
 
 
 def run(cfg: EvaluateConfig, checkpoint: Path, adapter: Path, train: list[dict], val: list[dict]) -> Evaluation:
@@ -88,8 +104,8 @@ def run(cfg: EvaluateConfig, checkpoint: Path, adapter: Path, train: list[dict],
     loss_rows = pick_rows(val, cfg.loss_rows, cfg.seed)
     gen_rows = pick_rows(val, cfg.generate_rows, cfg.seed)
     with torch_threads(cfg.threads):
-        base = run_model(checkpoint, None, loss_rows, gen_rows, cfg, timings)
         tuned = run_model(checkpoint, adapter, loss_rows, gen_rows, cfg, timings)
+        base = run_model(checkpoint, None, loss_rows, gen_rows, cfg, timings, judge=tuned.replies)
     metrics, profiles = report.assemble(base, tuned, len(loss_rows), gen_rows, val, phrases, clf, scale)
     metrics.update(placeholders.shares(base.replies, tuned.replies))
     # the blind quiz, played by the classifier: `doppel quiz`'s rounds, built from the twin's replies above

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from doppel.evaluation import quality
 from doppel.evaluation.authorship import Authorship
 from doppel.evaluation.rows import context_turns, other_lines
 from doppel.evaluation.style import FEATURES, profile, style_distance
@@ -18,7 +19,8 @@ def assemble(base, tuned, n_loss_rows: int, gen_rows: list[dict], val: list[dict
     """(metrics, style profiles) from the two models' runs (`ModelRun`s) and the owner's real replies.
 
     `style_gap_closed` = 1 - d(twin, owner) / d(base, owner); `authorship_ratio` = share of twin replies the
-    classifier attributes to the owner / the same share for the owner's own replies (1: as convincing)."""
+    classifier attributes to the owner / the same share for the owner's own replies (1: as convincing);
+    `bpb_*`, `lift_*`, `fluency`: doppel.evaluation.quality's loss per byte, context lift and fluency."""
     real = [r["output"] for r in gen_rows]
     prof = {"owner": profile(real, phrases), "base": profile(base.replies, phrases),
             "tuned": profile(tuned.replies, phrases)}
@@ -28,6 +30,7 @@ def assemble(base, tuned, n_loss_rows: int, gen_rows: list[dict], val: list[dict
 
     share_real = clf.owner_share(real)
     share_base, share_tuned = clf.owner_share(base.replies), clf.owner_share(tuned.replies)
+    on_twin, on_owner = base.judged.get("twin", math.nan), base.judged.get("owner", math.nan)  # base judges
     val_others = other_lines(val)
     acc = 0.5 * clf.owner_share([r["output"] for r in val]) + 0.5 * (1 - clf.owner_share(val_others)) \
         if val_others else clf.owner_share([r["output"] for r in val])
@@ -41,19 +44,28 @@ def assemble(base, tuned, n_loss_rows: int, gen_rows: list[dict], val: list[dict
         "authorship_owner_share_real": share_real, "authorship_owner_share_base": share_base,
         "authorship_owner_share_tuned": share_tuned, "authorship_val_balanced_accuracy": acc,
         "catchphrases_found": len(phrases),
+        "bpb_base": base.bpb, "bpb_tuned": tuned.bpb,
+        "bpb_base_other_context": base.bpb_other, "bpb_tuned_other_context": tuned.bpb_other,
+        "lift_base": quality.context_lift(base.bpb, base.bpb_other),
+        "lift_tuned": quality.context_lift(tuned.bpb, tuned.bpb_other),
+        "fluency_base_bpb_on_twin": on_twin, "fluency_base_bpb_on_owner": on_owner,
+        "fluency": quality.fluency(on_twin, on_owner),
     }
     return rounded(metrics), prof
 
 
-# headline name -> the detailed figure it shows (placeholder shares when doppel.evaluation adds them)
+# headline name -> the detailed figure it shows. Few enough that `dvc metrics show` fits 120 columns; the
+# per-token losses (val_loss_*, not comparable across tokenizers), train_rows and the placeholder shares are in
+# reports/evaluation.json only.
 HEADLINE = {
     "authorship": "authorship_ratio",
-    "loss.base": "val_loss_base",
-    "loss.twin": "val_loss_tuned",
-    "placeholders": "placeholder_share_tuned",
+    "bpb.base": "bpb_base",
+    "bpb.twin": "bpb_tuned",
+    "fluency": "fluency",
+    "lift.base": "lift_base",
+    "lift.twin": "lift_tuned",
     "quiz_fooled": "quiz_fooled",
     "style_gap_closed": "style_gap_closed",
-    "train_rows": "train_rows",
 }
 
 
@@ -107,6 +119,10 @@ def summary(m: dict, prof: dict, phrases: list[str], seconds: float, timings: di
         + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + ")",
         f"  loss        base {f(m['val_loss_base'])}   tuned {f(m['val_loss_tuned'])}",
         f"  perplexity  base {f(m['ppl_base'], '.2f')}   tuned {f(m['ppl_tuned'], '.2f')}",
+        f"  per byte    base {f(m['bpb_base'])}   tuned {f(m['bpb_tuned'])}  (nats per byte of the owner's replies)",
+        f"  context lift base {f(m['lift_base'])}   tuned {f(m['lift_tuned'])}  (per byte, another session's context "
+        f"minus the true one)",
+        f"  fluency     {f(m['fluency'])}  (the base's loss per byte on the twin's replies / on the owner's)",
         f"  style gap closed {f(m['style_gap_closed'])}  (distance to the owner: base "
         f"{f(m['style_distance_base'])}, tuned {f(m['style_distance_tuned'])})",
         f"  authorship  tuned {f(m['authorship_ratio'])}   base {f(m['authorship_ratio_base'])}  "

@@ -24,10 +24,15 @@ HINT = "run `dvc checkout` first (restores it from the DVC cache), else `dvc pul
 
 
 def resolve_checkpoint(cfg: BaseConfig, out_dir: str | Path = OUT_DIR) -> Path:
-    """Absolute path of the base checkpoint dir to load: `out_dir` for `tiny`, else the user's checkpoint."""
+    """Absolute path of the base checkpoint dir to load: `out_dir` for `tiny`, the user's litgpt checkpoint, or
+    the converted copy of an HF folder or GGUF file in `base.cache_dir` (doppel.base.convert)."""
     if cfg.is_tiny:
         return Path(out_dir).resolve()
-    return Path(os.path.expanduser(cfg.checkpoint_dir)).resolve()
+    from doppel.base.convert import converted_dir
+    from doppel.base.source import inspect
+
+    src = inspect(cfg.checkpoint_dir)
+    return src.path if src.kind == "litgpt" else converted_dir(src, cfg.cache_dir)
 
 
 def find_base(params_file: str | Path, override: str | Path | None = None) -> Path:
@@ -39,6 +44,9 @@ def find_base(params_file: str | Path, override: str | Path | None = None) -> Pa
 
     cfg = config.load("base", params_file)
     path = resolve_checkpoint(cfg)
+    if not cfg.is_tiny and not (path / "lit_model.pth").exists() \
+            and path != Path(os.path.expanduser(cfg.checkpoint_dir)).resolve():  # an HF / GGUF base not converted
+        raise InputError(cfg.checkpoint_dir, "not converted yet: run `doppel base` (or `dvc repro base`) first")
     if cfg.is_tiny and not (path / "model_config.yaml").exists():
         raise InputError(path, "no base model here yet: run `doppel base` (or `dvc repro base`) first")
     return validate_checkpoint(path, "base checkpoint", hint=None if not cfg.is_tiny else HINT)

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import torch
 
-from doppel.prompt import STOP_STRINGS
+from doppel.prompt import stop_hold, stop_index
 
 NEG_INF = float("-inf")
 
 
 def _stop_hold(text: str) -> int:
-    """How many trailing chars of `text` could be the start of a stop string (held back until known)."""
-    hold = 0
-    for stop in STOP_STRINGS:
-        for n in range(min(len(stop) - 1, len(text)), hold, -1):
-            if text.endswith(stop[:n]):
-                hold = n
-                break
-    return hold
+    """How many trailing chars of `text` could be the start of a stop (held back until known)."""
+    return stop_hold(text)
 
 
 class TextCut:
@@ -37,7 +31,7 @@ class TextCut:
 
     def _visible(self, final: bool) -> str:
         text = self.tokenizer.decode(torch.tensor(self.ids)) if self.ids else ""
-        cut = min((i for i in (text.find(s) for s in STOP_STRINGS) if i >= 0), default=-1)
+        cut = stop_index(text)
         if cut >= 0:
             self.stopped = True
             text = text[:cut]

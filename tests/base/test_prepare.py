@@ -101,7 +101,7 @@ def test_incomplete_checkpoint_is_a_clear_error(built, tmp_path):
     (bad / "model_config.yaml").write_text("name: x\n")
     with pytest.raises(InputError, match="missing lit_model.pth.*tokenizer_config.json"):
         prepare.run(cfg("base", checkpoint_dir=str(bad)), None, tmp_path / "out", log=lambda s: None)
-    with pytest.raises(InputError, match="not a directory"):
+    with pytest.raises(InputError, match="no such file or folder"):
         prepare.run(cfg("base", checkpoint_dir=str(tmp_path / "nope")), None, tmp_path / "out", log=lambda s: None)
     with pytest.raises(InputError, match=r"base\.tiny\.layers: unknown key"):
         cfg("base", tiny={"layers": 3})

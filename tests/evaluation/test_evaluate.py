@@ -46,11 +46,13 @@ def run(setup, name: str, capsys) -> tuple[dict, str, str]:
     assert captured.out == ""  # the summary goes to stderr
     m = json.loads(details.read_text())
     head = json.loads(metrics.read_text())
-    assert head["loss"] == {"base": m["val_loss_base"], "twin": m["val_loss_tuned"]}
-    assert (head["authorship"], head["style_gap_closed"], head["train_rows"]) == (
-        m["authorship_ratio"], m["style_gap_closed"], len(json.loads(train.read_text())))
+    assert head["bpb"] == {"base": m["bpb_base"], "twin": m["bpb_tuned"]}
+    assert head["lift"] == {"base": m["lift_base"], "twin": m["lift_tuned"]}
+    assert (head["authorship"], head["style_gap_closed"], head["fluency"]) == (
+        m["authorship_ratio"], m["style_gap_closed"], m["fluency"])
+    assert m["train_rows"] == len(json.loads(train.read_text()))
     assert head["quiz_fooled"] == m["quiz_fooled"]
-    assert set(head) <= {"authorship", "loss", "placeholders", "quiz_fooled", "style_gap_closed", "train_rows"}
+    assert set(head) == {"authorship", "bpb", "fluency", "lift", "quiz_fooled", "style_gap_closed"}
     written = [metrics, details, samples, *(plots / f for f in ("lengths.json", "features.json", "catchphrases.json"))]
     return m, "".join(p.read_text() for p in written), captured.err
 
@@ -70,7 +72,7 @@ def test_writes_metrics_and_samples_deterministically(setup, capsys):
     assert m["authorship_val_balanced_accuracy"] > 0.9
     samples = files.split("# Sample exchanges", 1)[1]
     assert samples.count("- **twin:**") == 3 and "- **real:**" in samples and "Them: " in samples
-    assert "style gap closed" in out and "perplexity" in out
+    assert "style gap closed" in out and "perplexity" in out and "context lift" in out and "fluency" in out
     _, again, _ = run(setup, "b", capsys)
     assert again == files
 
@@ -195,3 +197,41 @@ def test_losses_are_scored_on_the_val_rows(setup, capsys):
         on_train = twin.loss_stats(train_rows, batch_size=cfg.batch_size)
         assert m[key] == round(total / count, DIGITS), key
         assert round(on_train[0] / on_train[1], DIGITS) != m[key]  # the test can tell the two apart
+
+
+def test_per_byte_lift_and_fluency_are_qualitys_figures_on_the_val_rows(setup):
+    """bpb_*, lift_* and fluency (doppel.evaluation.quality) recomputed here from each model's summed losses: on
+    the val rows, the "other" context another session's (quality.shifted_contexts), fluency judged by the base
+    on the twin's replies (the ones evaluate returns) and on the owner's real replies to the same rows."""
+    from doppel import config
+    from doppel.evaluation import evaluate, quality
+    from doppel.evaluation.report import DIGITS
+    from doppel.model.load import load
+
+    root, ck, ad, train, val, params = setup
+    cfg = config.load("evaluate", params)
+    # build's rows carry `session` (doppel.build.ROW_KEYS); the shared fixture's rows only `session_id`
+    val_all = [{**r, "session": r["session_id"]} for r in json.loads(val.read_text())]
+    result = evaluate.run(cfg, ck, ad, json.loads(train.read_text()), val_all)
+    m = result.metrics
+    val_rows = rows.pick_rows(val_all, cfg.loss_rows, cfg.seed)
+    shifted = quality.shifted_contexts(val_rows)
+    assert len(shifted) == len(val_rows) and len({r["session"] for r in val_rows}) > 1
+
+    def per_byte(twin, rows_):
+        return quality.loss_per_byte(twin.loss_stats(rows_, batch_size=cfg.batch_size)[0], [r["output"] for r in rows_])
+
+    for adapter, who in ((None, "base"), (ad, "tuned")):
+        twin = load(ck, adapter, device="cpu")
+        true_ctx, other_ctx = per_byte(twin, val_rows), per_byte(twin, shifted)
+        assert m[f"bpb_{who}"] == round(true_ctx, DIGITS), who
+        assert m[f"bpb_{who}_other_context"] == round(other_ctx, DIGITS), who
+        assert m[f"lift_{who}"] == round(quality.context_lift(true_ctx, other_ctx), DIGITS), who
+        assert m[f"lift_{who}"] != 0.0   # a lift measured with the true context as the "other" one would be 0
+        if adapter is None:
+            on_twin = per_byte(twin, [{**r, "output": t} for r, t in zip(result.gen_rows, result.tuned)])
+            on_owner = per_byte(twin, result.gen_rows)
+            assert (m["fluency_base_bpb_on_twin"], m["fluency_base_bpb_on_owner"]) == (
+                round(on_twin, DIGITS), round(on_owner, DIGITS))
+            assert m["fluency"] == round(quality.fluency(on_twin, on_owner), DIGITS)
+            assert on_twin != on_owner

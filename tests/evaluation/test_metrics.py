@@ -82,16 +82,20 @@ class ByMarker:
         return sum("me" in t for t in texts) / len(texts) if texts else 0.0
 
 
-def run(replies):
-    return SimpleNamespace(replies=replies, loss=2.0, ppl=math.exp(2.0), tokens=10)
+def run(replies, bpb=1.2, bpb_other=1.5, judged=None):
+    return SimpleNamespace(replies=replies, loss=2.0, ppl=math.exp(2.0), tokens=10, bpb=bpb, bpb_other=bpb_other,
+                           judged=judged or {})
 
 
 def test_style_gap_closed_and_authorship_ratio_from_hand_computed_replies():
     gen_rows = [{"instruction": "Them: hi", "output": o} for o in ("me", "me", "xx", "yy")]  # 2 chars each
     base = run(["aaaaaaaa", "bbbbbbbb", "cccccccc", "me cccc"])          # 8, 8, 8, 7 chars; 1 of 4 "owner"
-    tuned = run(["me a", "me b", "me c", "dddd"])                      # 4 chars each; 3 of 4
+    base.judged = {"twin": 2.6, "owner": 1.3}                          # the base judges the twin's replies
+    tuned = run(["me a", "me b", "me c", "dddd"], bpb=1.0, bpb_other=1.25)  # 3 of 4
     scale = {"chars": 1.0}
     metrics, prof = assemble(base, tuned, 4, gen_rows, gen_rows, [], ByMarker(), scale)
+    assert (metrics["bpb_base"], metrics["bpb_tuned"], metrics["bpb_tuned_other_context"]) == (1.2, 1.0, 1.25)
+    assert (metrics["lift_base"], metrics["lift_tuned"], metrics["fluency"]) == (0.3, 0.25, 2.0)
     assert metrics["style_distance_base"] == 5.75 and metrics["style_distance_tuned"] == 2.0
     assert metrics["style_gap_closed"] == round(1 - 2.0 / 5.75, 4) == 0.6522
     assert metrics["authorship_owner_share_real"] == 0.5
@@ -102,6 +106,7 @@ def test_style_gap_closed_and_authorship_ratio_from_hand_computed_replies():
     # a twin further from the owner than the base: the gap "closed" is negative
     worse, _ = assemble(tuned, base, 4, gen_rows, gen_rows, [], ByMarker(), scale)
     assert worse["style_gap_closed"] == round(1 - 5.75 / 2.0, 4)
+    assert worse["fluency"] is None   # no judged replies: nan, written as null
     own = [{"instruction": "", "output": r} for r in base.replies]
     same, _ = assemble(base, base, 4, own, gen_rows, [], ByMarker(), scale)
     assert same["style_gap_closed"] == 0.0 and same["authorship_ratio"] == 1.0  # d_base 0: nothing to close

@@ -87,9 +87,27 @@ def test_text_cut_holds_what_may_be_a_stop_string_and_cuts_at_it():
     assert text == "hi there" and stopped
     assert pieces[:3] == ["", "", "h"]                  # leading spaces dropped
     assert pieces[10] == ""                             # "\n" held: it may start "\nThem:"
-    pieces, text, stopped = feed("a\nTheory")
-    assert text == "a\nTheory" and not stopped
-    assert pieces[1:6] == ["", "", "", "", "\nTheo"]    # released when "\nTheo" cannot be "\nThem:"
+    pieces, text, stopped = feed("a\nTheory is")
+    assert text == "a\nTheory is" and not stopped
+    assert pieces[1:9] == [""] * 7 + ["\nTheory"]       # released when "\nTheory" cannot be a "Label:" line
+    assert _stop_hold("ok\nThey") == 5 and _stop_hold("ok\nthey") == 0 and _stop_hold("ok\nA1") == 0
+
+
+@pytest.mark.parametrize("text,reply", [
+    ("ok\nThey: hi", "ok"), ("ok\nВася: привет", "ok"), ("ok\nFriend:", "ok"), ("ok\nX: y", "ok"),
+    ("ok\n" + "A" * 20 + ": y", "ok"),                  # a label of exactly LABEL_MAX_LETTERS letters
+    ("ok\n" + "A" * 21 + ": y", "ok\n" + "A" * 21 + ": y"),   # one past it: text
+    ("ok\nthey: hi", "ok\nthey: hi"),                  # lower case: text
+    ("ok They: hi", "ok They: hi"),                      # not at a line start
+    ("ok\nThey : hi", "ok\nThey : hi"),                # space before the colon
+    ("ok\nA1: hi", "ok\nA1: hi"),                      # not a word of letters
+    ("ok\nNew York: hi", "ok\nNew York: hi"),          # two words
+])
+def test_an_invented_speaker_label_ends_the_reply(text, reply):
+    from doppel.prompt import cut_at_stop
+
+    assert feed(text)[1] == reply == cut_at_stop(text)
+    assert feed(text)[2] == (reply != text)
     assert feed("yes\nMe: again")[1] == "yes"
     assert feed("end  ")[1] == "end"
 

@@ -93,14 +93,14 @@ def repo(reproduced_repo, tmp_path_factory) -> Path:
 def test_metrics_and_experiments_fit_a_terminal(repo):
     shown = dvc("metrics", "show", cwd=repo).stdout
     assert widest(shown) <= COLUMNS, shown
-    assert "metrics/eval.json" in shown and "loss.twin" in shown and "train_rows" in shown
+    assert "metrics/eval.json" in shown and "bpb.twin" in shown and "lift.twin" in shown and "fluency" in shown
     assert "reports/" not in shown and "dvclive/" not in shown and "chats." not in shown
     # piped, DVC prints the table at its full width (no pager, no wrapping): the README's line, after
     # experiments on a data stage's and on train's params (every data and model hash changed: 38 wide each)
     exps = shell(exp_show_line(), cwd=repo).stdout
     assert widest(exps) <= COLUMNS, exps
     # the experiments, their knobs and the headline figures that moved (the loss always does)
-    for shown in ("rank4", "gap12", "train.lora_r", "segment.session_gap_hours", "loss.twin", "style_gap_closed"):
+    for shown in ("rank4", "gap12", "train.lora_r", "segment.session_gap_hours", "bpb.twin", "style_gap_closed"):
         assert shown in exps, (shown, exps)
     assert "data/" not in exps and "models/" not in exps and "Created" not in exps
     diff = json.loads(dvc("metrics", "diff", "--json", cwd=repo).stdout)

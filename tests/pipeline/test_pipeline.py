@@ -31,9 +31,9 @@ def repo(reproduced_repo, tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_repro_runs_everything_and_then_nothing(repo):
     metrics = json.loads((repo / "metrics" / "eval.json").read_text())
-    for key in ("loss", "style_gap_closed", "authorship", "train_rows"):
+    for key in ("bpb", "lift", "fluency", "style_gap_closed", "authorship"):
         assert key in metrics
-    assert metrics["loss"]["twin"] < metrics["loss"]["base"]
+    assert metrics["bpb"]["twin"] < metrics["bpb"]["base"]
     assert (repo / "reports" / "samples.md").read_text().strip()
     assert sorted(p.name for p in (repo / "models" / "adapter").iterdir()) == sorted(
         ["adapter.pth", "model_config.yaml", "prompt_style.yaml", "train.json"])
