@@ -268,3 +268,20 @@ def test_make_pull_from_a_remote_without_the_data_is_not_done(tmp_path):
     said = [line for line in made.stderr.splitlines() if line.startswith("make pull:")]
     assert said == ["make pull: the remote lacks data/processed/train.json data/processed/val.json models/base "
                     "models/adapter (was `dvc push` run after the committed repro?)"], made.stderr
+
+
+def test_python_bytecode_is_no_stage_dependency(tmp_path):
+    """dvc.yaml's folder deps (doppel/training, doppel/evaluation, doppel/config) must hash the same with and
+    without __pycache__ (a run writes it, a fresh clone has none): main's dvc.lock once held 18 files for
+    doppel/training's 9, so `dvc status` in a clean clone said train changed and `make repro` retrained."""
+    repo = tmp_path / "repo"
+    (repo / "pkg" / "__pycache__").mkdir(parents=True)
+    shutil.copy(ROOT / ".dvcignore", repo / ".dvcignore")
+    (repo / "pkg" / "mod.py").write_text("x = 1\n")
+    (repo / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\x00bytecode")
+    (repo / "pkg" / "stray.pyc").write_bytes(b"\x00bytecode")
+    run("git", "init", "-q", cwd=repo)
+    dvc("init", "-q", cwd=repo)
+    for path in ("pkg/__pycache__/mod.cpython-311.pyc", "pkg/stray.pyc"):
+        assert dvc("check-ignore", path, cwd=repo, check=False).returncode == 0, path
+    assert dvc("check-ignore", "pkg/mod.py", cwd=repo, check=False).returncode == 1
