@@ -18,6 +18,7 @@ STAGES = {
     "ingest": "Telegram exports -> message table (parquet) + accounting report",
     "scrub": "redact private data (the pipeline stage; with no file flags, a stdin -> stdout filter)",
     "segment": "messages -> sessions -> turns",
+    "memory": "turns -> the owner's past messages, retrieved at reply time (`doppel chat --chat ID`)",
     "build": "turns -> instruction dataset (train/val JSON)",
     "base": "prepare the base model (tiny offline default, or a litgpt checkpoint)",
     "train": "LoRA fine-tuning of the base on the dataset",

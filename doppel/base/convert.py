@@ -20,6 +20,16 @@ from doppel.base.source import HF_SIDE_FILES, Source, content_key, quantization
 from doppel.errors import InputError
 
 SOURCE_FILE = "doppel_source.json"   # in the converted folder: what it was converted from
+# bumped when a conversion's output changes, so a cache converted by an older doppel is not reused
+# (2: a GGUF's byte-level BPE tokenizer is saved as one, not as transformers' CodeLlamaTokenizer)
+CONVERT_VERSION = 2
+# what a byte-level BPE tokenizer.json decodes and post-processes with (the original SmolLM2/GPT-2 files'):
+# transformers' GGUF converter writes a sentencepiece-style decoder and a BOS template instead
+BYTE_LEVEL_DECODER = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+BYTE_LEVEL_POST = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}
+# tokenizer_config.json keys of transformers' CodeLlamaTokenizer that a byte-level BPE does not have
+CODELLAMA_KEYS = ("prefix_token", "middle_token", "suffix_token", "eot_token", "fill_token", "extra_special_tokens",
+                  "legacy")
 
 
 def _stderr(line: str) -> None:
@@ -29,7 +39,7 @@ def _stderr(line: str) -> None:
 def converted_dir(src: Source, cache_dir: str | Path) -> Path:
     """Where `src`'s litgpt checkpoint lives (whether or not it is there yet)."""
     cache_dir = Path(os.path.expanduser(str(cache_dir))).resolve()
-    return cache_dir / f"{src.kind}-{content_key(src, cache_dir)[:20]}"
+    return cache_dir / f"{src.kind}-{content_key(src, cache_dir)[:20]}-v{CONVERT_VERSION}"
 
 
 def is_converted(out: Path) -> bool:
@@ -87,6 +97,28 @@ def gguf_to_hf(path: Path, out: Path) -> None:
         model.generation_config.eos_token_id = tok.convert_tokens_to_ids(eos)
     model.save_pretrained(out)
     tok.save_pretrained(out)
+    if gguf_tokenizer_model(path) == "gpt2":
+        byte_level_tokenizer(out)
+
+
+def gguf_tokenizer_model(path: Path) -> str | None:
+    """tokenizer.ggml.model of a GGUF ("gpt2": byte-level BPE, "llama": sentencepiece)."""
+    from gguf import GGUFReader
+
+    field = GGUFReader(path).fields.get("tokenizer.ggml.model")
+    return None if field is None else str(field.contents())
+
+
+def byte_level_tokenizer(hf_dir: Path) -> None:
+    """The tokenizer files of a byte-level BPE converted from a GGUF, made to load as one in transformers
+    (PreTrainedTokenizerFast, byte-level decoder, no BOS template), as doppel's own tokenizer already reads them."""
+    tj_path, tc_path = hf_dir / "tokenizer.json", hf_dir / "tokenizer_config.json"
+    tj = json.loads(tj_path.read_text(encoding="utf-8"))
+    tj["decoder"], tj["post_processor"] = BYTE_LEVEL_DECODER, BYTE_LEVEL_POST
+    tj_path.write_text(json.dumps(tj, ensure_ascii=False, indent=2), encoding="utf-8")
+    tc = {k: v for k, v in json.loads(tc_path.read_text(encoding="utf-8")).items() if k not in CODELLAMA_KEYS}
+    tc["tokenizer_class"] = "PreTrainedTokenizerFast"
+    tc_path.write_text(json.dumps(tc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def gguf_special_tokens(path: Path) -> tuple[str | None, str | None]:

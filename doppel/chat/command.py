@@ -9,6 +9,11 @@ turn to fit the model's context; the reply streams to stdout as it is generated.
     doppel chat --no-adapter             # the base model alone, for comparison
     printf 'hi\nпривет\n' | doppel chat  # piped: each reply ends with an empty line
     printf 'hi\n' | doppel chat --jsonl  # piped: one JSON object per reply, {"message": ..., "reply": ...}
+    doppel chat --chat 4242 --show-memory   # memory from chat 4242 (memory.scope: chat), shown before each reply
+
+With `memory.enabled`, each reply's prompt gets the owner's most relevant past messages (doppel/memory: the
+memory stage's table, data/interim/memory.parquet) in one block after the system line; under `memory.scope: chat`
+they come only from the chat given with --chat (none without it), under `all` from every chat.
 
 Any line starting with `/` is a command (/reset, /quit, /help); an unknown one gets a hint and never reaches
 the twin. Start a message with `//` to send it with a single leading `/`.
@@ -30,7 +35,8 @@ from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 COMMANDS = {"/reset": "forget the conversation so far", "/quit": "end the chat (also Ctrl-D)", "/help": "this list"}
 QUIT, RESET, HELP = ("/quit", "/exit", "/q"), ("/reset",), ("/help", "/?")
 ESCAPE = "//"  # a message that starts with "/" is typed with "//"
-REPLY_END = "\n\n"  # piped (not a terminal), plain: a reply and the empty line that ends it
+REPLY_END = "\n\n"
+MEMORY_TABLE = Path("data/interim/memory.parquet")  # the memory stage's output (dvc.yaml)  # piped (not a terminal), plain: a reply and the empty line that ends it
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -38,6 +44,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("-m", "--message", help="reply to this one message and exit")
     p.add_argument("--jsonl", action="store_true",
                    help='one JSON object per reply on stdout, {"message": ..., "reply": ...} (for scripts)')
+    p.add_argument("--chat", type=int, dest="chat_id", default=None,
+                   help="the chat id you are talking in, as in the export: memory.scope chat recalls only from it")
+    p.add_argument("--show-memory", action="store_true",
+                   help="print the memories retrieved for each reply (stderr), with chat, date and score")
+    p.add_argument("--memory-table", type=Path, default=MEMORY_TABLE,
+                   help=f"the memory stage's table (default: {MEMORY_TABLE})")
     add_twin_flags(p, "chat", sampling=True)
     p.add_argument("--params", type=Path, default=config.PARAMS_FILE,
                    help="params file: sections chat, build and base (default: params.yaml)")
@@ -53,12 +65,16 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
     cfg = config.load("chat", args.params, overrides=twin_flags(args))
     build = config.load("build", args.params)
     twin = load_twin(args.params, args.base, None if args.no_adapter else cfg.adapter, cfg.device, cfg.precision)
-    chat = Conversation(twin, build.system_prompt, cfg.sampling, cfg.context_tokens)
+    recall = _recall(args, cfg.context_tokens, stderr)
+    chat = Conversation(twin, build.system_prompt, cfg.sampling, cfg.context_tokens, recall)
     checkpoint, adapter = twin.checkpoint_dir, twin.adapter_dir
 
     def write(piece: str) -> None:
         stdout.write(piece)
         stdout.flush()
+
+    if recall is not None and args.show_memory:
+        chat.recall = _shown(recall, stderr)
 
     if args.message is not None:
         reply = chat.say(args.message, lambda s: None if args.jsonl else write(s))
@@ -92,6 +108,37 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
             continue
         text = text[1:] if text.startswith(ESCAPE) else text
         _turn(chat, text, write, tty, args.jsonl)
+
+
+def _recall(args: argparse.Namespace, context_tokens: int, stderr: TextIO):
+    """The memory for this chat (a Recall), or None with a note on stderr when there is none to use."""
+    from doppel.memory.recall import Recall, check_budget
+    from doppel.memory.store import Memory
+
+    cfg = config.load("memory", args.params)
+    if not cfg.enabled:
+        return None
+    if cfg.scope == "chat" and args.chat_id is None:
+        print("(memory: memory.scope is chat: give --chat ID to recall from that chat; replying without memory)",
+              file=stderr)
+        return None
+    if not args.memory_table.is_file():
+        print(f"(memory: no table at {args.memory_table}: run `dvc repro memory`; replying without memory)",
+              file=stderr)
+        return None
+    check_budget(cfg, context_tokens, str(args.params))
+    return Recall(Memory.load(args.memory_table), cfg, args.chat_id)
+
+
+def _shown(recall, stderr: TextIO):
+    """The recall, printing what it retrieved for each reply (--show-memory)."""
+    from doppel.memory.recall import describe
+
+    def show(turns):
+        text = recall(turns)
+        print(describe(recall.last), file=stderr)
+        return text
+    return show
 
 
 def command(name: str, chat: Conversation, stderr: TextIO) -> bool:

@@ -14,6 +14,7 @@ from doppel.config.types import ChatId, NonNegInt, PositiveInt, Precision, Secti
 class SampleConfig(Section):
     messages: PositiveInt
     seed: int
+    facts: bool   # plant the owner's facts (doppel/sample/facts.py) for the memory's fact recall
 
 
 class FetchConfig(Section):

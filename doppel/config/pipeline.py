@@ -72,6 +72,14 @@ class BuildConfig(Section):
         return self
 
 
+class MemoryConfig(Section):
+    """The twin's memory (doppel/memory): the owner's past messages retrieved into the prompt at reply time."""
+    enabled: bool
+    k: PositiveInt               # memories retrieved per reply (at most)
+    tokens: PositiveInt          # the memory block's budget (approx tokens, bytes/4), taken from the context budget
+    scope: Literal["chat", "all"]   # chat: only memories from the chat being answered; all: every chat
+
+
 class SamplingConfig(Section):
     """What every command that generates replies shares."""
     max_new_tokens: PositiveInt

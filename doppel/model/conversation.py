@@ -14,8 +14,12 @@ from doppel.prompt import render_context, render_line
 class Conversation:
     """The running chat: turns (is_owner, text), oldest first, and how to ask the twin for the next reply."""
 
-    def __init__(self, twin, system: str, sampling: Sampling, context_tokens: int):
+    def __init__(self, twin, system: str, sampling: Sampling, context_tokens: int,
+                 recall: Callable[[list[tuple[bool, str]]], str] | None = None):
         self.twin = twin
+        # turns -> the memory block (doppel.memory.recall.Recall): it follows the system line and its tokens
+        # come out of the context budget; None: no memory
+        self.recall = recall
         self.system = system
         self.context_tokens = context_tokens
         self.sampling = sampling
@@ -31,9 +35,15 @@ class Conversation:
         are dropped (for good) until it fits."""
         _, keep = self.twin.budget(max_new_tokens or self.sampling.max_new_tokens)
         keep = min(keep, int(self.context_tokens))
-        self._drop_what_cannot_fit(keep)
+        memory = self.recall(self.turns) if self.recall is not None else ""
+        cost = self.twin.count_tokens(memory) if memory and self.turns else 0
+        # the memory never crowds out the message being answered: no block when both do not fit
+        if cost and cost + self.twin.count_tokens(render_line(*self.turns[-1])) > keep:
+            memory, cost = "", 0
+        system = "\n".join(part for part in (self.system, memory) if part)
+        self._drop_what_cannot_fit(keep - cost)  # the block's tokens come out of what the turns may take
         while True:
-            prompt = self.twin.prompt_for(render_context(self.turns, self.system))
+            prompt = self.twin.prompt_for(render_context(self.turns, system))
             if len(self.turns) <= 1 or self.twin.count_tokens(prompt) <= keep:
                 return prompt  # a single over-long message is cut from the left by the twin itself
             self.turns.pop(0)

@@ -8,6 +8,7 @@ from typing import BinaryIO
 
 import orjson
 
+from doppel.sample import facts as planted_facts
 from doppel.sample.header import chat_head, header
 from doppel.sample.people import Chat
 from doppel.sample.private import DECOY
@@ -21,7 +22,15 @@ def _check(n_messages: int) -> None:
         raise ValueError(f"n_messages must be at least {MIN_MESSAGES} (got {n_messages})")
 
 
-def generate(n_messages: int, seed: int) -> tuple[dict, list[dict]]:
+def _messages(chat: Chat, no: int, seed: int, planted: list[dict], facts: bool):
+    """A chat's rendered messages; with `facts`, a personal chat's get the planted facts (doppel.sample.facts)."""
+    messages = Renderer(chat, no, seed, planted).messages()
+    if facts and chat.kind == "dialog":
+        return planted_facts.plant(messages, list(chat.ts), seed, chat.key)
+    return messages
+
+
+def generate(n_messages: int, seed: int, facts: bool = False) -> tuple[dict, list[dict]]:
     """The export as a dict (the exact content of result.json) and the planted rows (private data + decoys).
     Holds everything in memory: for large sizes use write_sample, which streams."""
     _check(n_messages)
@@ -31,7 +40,7 @@ def generate(n_messages: int, seed: int) -> tuple[dict, list[dict]]:
     lists: dict[bool, list] = {False: [], True: []}
     for no, chat in enumerate(chats, 1):
         c = chat_head(chat)
-        c["messages"] = list(Renderer(chat, no, seed, planted).messages())
+        c["messages"] = list(_messages(chat, no, seed, planted, facts))
         lists[chat.left].append(c)
     export["chats"] = {"about": ABOUT["chats"], "list": lists[False]}
     export["left_chats"] = {"about": ABOUT["left_chats"], "list": lists[True]}
@@ -79,7 +88,8 @@ def _dump_messages(msgs: list[dict]) -> bytes:
     return _quirk_reactions(_reindent(raw[1:-2], 4))  # strip "[" and "\n]"; messages sit 5 spaces deep
 
 
-def _write_chat(f: BinaryIO, chat: Chat, no: int, seed: int, planted: list[dict], chunk: int) -> int:
+def _write_chat(f: BinaryIO, chat: Chat, no: int, seed: int, planted: list[dict], chunk: int,
+                facts: bool = False) -> int:
     """One chat of the `list`, its messages rendered and written `chunk` at a time; returns how many."""
     for k, v in chat_head(chat).items():
         f.write(b'\n    "' + k.encode() + b'": ' + orjson.dumps(v) + b",")
@@ -87,7 +97,7 @@ def _write_chat(f: BinaryIO, chat: Chat, no: int, seed: int, planted: list[dict]
     batch: list[dict] = []
     first = True
     n_written = 0
-    for m in Renderer(chat, no, seed, planted).messages():
+    for m in _messages(chat, no, seed, planted, facts):
         batch.append(m)
         if len(batch) == chunk:
             f.write(_dump_messages(batch) if first else b"," + _dump_messages(batch))
@@ -101,7 +111,8 @@ def _write_chat(f: BinaryIO, chat: Chat, no: int, seed: int, planted: list[dict]
     return n_written
 
 
-def _write_export(f: BinaryIO, chats: list[Chat], seed: int, planted: list[dict], chunk: int) -> int:
+def _write_export(f: BinaryIO, chats: list[Chat], seed: int, planted: list[dict], chunk: int,
+                  facts: bool = False) -> int:
     head = _reindent(orjson.dumps(header(seed), option=_INDENT2), 0)
     f.write(head[:-2])  # drop the closing "\n}"
     n_written = 0
@@ -114,14 +125,14 @@ def _write_export(f: BinaryIO, chats: list[Chat], seed: int, planted: list[dict]
                 continue
             f.write(b"\n   {" if first_chat else b",\n   {")
             first_chat = False
-            n_written += _write_chat(f, chat, no, seed, planted, chunk)
+            n_written += _write_chat(f, chat, no, seed, planted, chunk, facts)
         f.write(b"\n  ]\n }")
     f.write(b"\n}")
     return n_written
 
 
 def write(out_dir: str | Path, n_messages: int, seed: int, planted_path: str | Path | None,
-          chunk: int = 4000) -> tuple[Path, dict]:
+          chunk: int = 4000, facts: bool = False) -> tuple[Path, dict]:
     """out_dir/result.json (streamed, replaced whole at the end), the planted rows if asked; and counts."""
     _check(n_messages)
     n_messages, seed = int(n_messages), int(seed)
@@ -133,7 +144,7 @@ def write(out_dir: str | Path, n_messages: int, seed: int, planted_path: str | P
     chats = plan(n_messages, seed)
     planted: list[dict] = []
     with open(tmp, "wb", buffering=1 << 20) as f:
-        n_written = _write_export(f, chats, seed, planted, chunk)
+        n_written = _write_export(f, chats, seed, planted, chunk, facts)
     tmp.replace(path)
     if planted_path is not None:
         planted_path = Path(planted_path)

@@ -55,6 +55,14 @@ def test_converted_logits_equal_transformers(sources, tmp_path, kind):
     assert twin.tokenizer.encode(TEXT, bos=False).tolist() == ref_tok(TEXT, add_special_tokens=False)["input_ids"]
     assert (twin.tokenizer.bos_id, twin.tokenizer.eos_id) == (0, 1)
     assert twin.tokenizer.decode(twin.tokenizer.encode(TEXT, bos=False)) == TEXT
+    # the converted folder's own files load in transformers as that tokenizer (what `doppel export` copies):
+    # a GGUF's byte-level BPE is not transformers' GGUF default, a CodeLlamaTokenizer (<unk> for Cyrillic)
+    from transformers import AutoTokenizer
+
+    saved = AutoTokenizer.from_pretrained(out)
+    assert type(saved).__name__ != "CodeLlamaTokenizer"
+    ids = saved(TEXT)["input_ids"]
+    assert ids == twin.tokenizer.encode(TEXT, bos=False).tolist() and saved.decode(ids) == TEXT
     warned = [line for line in lines if "warning" in line]
     assert len(warned) == (1 if kind == "q8" else 0)
     if kind == "q8":

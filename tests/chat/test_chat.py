@@ -216,3 +216,60 @@ def test_bad_flags_and_missing_params_are_one_line(setup, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "doppel.cli", "chat", "--base", str(ck), "--message", "hi"],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 2 and "run doppel from the project root" in proc.stderr
+
+
+def memory_table(path: Path) -> Path:
+    """Two chats' memories (chat ids one apart): the dog's name said in 777 only."""
+    import polars as pl
+    from datetime import datetime, timezone
+
+    pl.DataFrame({"chat_id": [777, 778], "session_id": [0, 0], "turn_index": [1, 1],
+                  "ts": [datetime(2024, 1, 1, tzinfo=timezone.utc)] * 2,
+                  "answered": ["how is the dog?", ""], "text": ["Rex is fine, he ate a sock", "moved to Porto"]}
+                 ).with_columns(pl.col("ts").dt.cast_time_unit("us")).write_parquet(path)
+    return path
+
+
+def test_memory_block_goes_after_the_system_line_within_the_budget(setup, tmp_path):
+    from doppel.memory.recall import Recall
+    from doppel.memory.store import Memory
+    from doppel.model.load import load
+    from conftest import cfg
+
+    ck, ad, _ = setup
+    twin = load(ck, ad, device="cpu")
+    said = [(False, f"Message number {i} about the dog tonight") for i in range(6)]
+
+    def conversation(budget: int, recall=None) -> Conversation:
+        conv = Conversation(twin, F.SYSTEM, F.sampling(max_new_tokens=4, seed=1), context_tokens=budget, recall=recall)
+        conv.turns = list(said)
+        return conv
+
+    recall = Recall(Memory.load(memory_table(tmp_path / "m.parquet")), cfg("memory", scope="chat"), 777)
+    conv = conversation(160, recall)
+    prompt = conv.prompt()
+    header = F.SYSTEM + "\nThings Me said before:\n- (Them: how is the dog?) Me: Rex is fine, he ate a sock\n"
+    assert prompt.startswith(header) and "Porto" not in prompt        # chat 778's memory: another chat
+    assert twin.count_tokens(prompt) <= 160 and "Message number 5" in prompt
+    plain = conversation(160)
+    plain.prompt()
+    assert len(conv.turns) < len(plain.turns)                         # the block's tokens came out of the budget
+    # a budget where the block and the latest message do not both fit: no block, the message stays
+    tight = conversation(twin.count_tokens(header) + 2, recall)
+    prompt = tight.prompt()
+    assert "Things Me said before" not in prompt and "Message number 5" in prompt
+
+
+def test_show_memory_prints_what_was_retrieved_and_scope_needs_a_chat(setup, tmp_path):
+    table = memory_table(tmp_path / "m.parquet")
+    code, out, err = in_process(setup, "", "--message", "how is the dog?", "--chat", "777", "--show-memory",
+                                "--memory-table", str(table))
+    assert code == 0 and out.strip()
+    assert "(memory: 1 retrieved)" in err and "[chat 777 2024-01-01 score" in err and "Rex is fine" in err
+    code, _, err = in_process(setup, "", "--message", "how is the dog?", "--chat", "778", "--show-memory",
+                              "--memory-table", str(table))
+    assert code == 0 and "(memory: nothing retrieved)" in err and "Rex" not in err
+    code, _, err = in_process(setup, "", "--message", "how is the dog?", "--show-memory", "--memory-table", str(table))
+    assert code == 0 and "give --chat ID" in err and "retrieved" not in err
+    code, _, err = in_process(setup, "", "--message", "dog", "--chat", "777", "--memory-table", str(tmp_path / "no"))
+    assert code == 0 and "no table at" in err

@@ -47,9 +47,8 @@ def run(setup, name: str, capsys) -> tuple[dict, str, str]:
     m = json.loads(details.read_text())
     head = json.loads(metrics.read_text())
     assert head["bpb"] == {"base": m["bpb_base"], "twin": m["bpb_tuned"]}
-    assert head["lift"] == {"base": m["lift_base"], "twin": m["lift_tuned"]}
-    assert (head["authorship"], head["style_gap_closed"], head["fluency"]) == (
-        m["authorship_ratio"], m["style_gap_closed"], m["fluency"])
+    assert (head["lift"], head["authorship"], head["style_gap_closed"], head["fluency"]) == (
+        m["lift_tuned"], m["authorship_ratio"], m["style_gap_closed"], m["fluency"])
     assert m["train_rows"] == len(json.loads(train.read_text()))
     assert head["quiz_fooled"] == m["quiz_fooled"]
     assert set(head) == {"authorship", "bpb", "fluency", "lift", "quiz_fooled", "style_gap_closed"}

@@ -1,4 +1,4 @@
-"""The placeholder guard (doppel.model.constraints) and the placeholder share in metrics/eval.json."""
+"""The placeholder guard (doppel.model.constraints) and the placeholder share in reports/evaluation.json."""
 from __future__ import annotations
 
 import torch

@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import BIN, CANARY, copy_repo, doppel, run
 
-DATA_OUTS = ["data/interim/messages.parquet", "data/interim/messages_clean.parquet", "data/interim/turns.parquet"]
+DATA_OUTS = ["data/interim/messages.parquet", "data/interim/messages_clean.parquet", "data/interim/turns.parquet",
+             "data/interim/memory.parquet"]
 
 
 def dvc(*args, cwd, check=True):
@@ -33,7 +34,7 @@ def test_repro_runs_everything_and_then_nothing(repo):
     metrics = json.loads((repo / "metrics" / "eval.json").read_text())
     for key in ("bpb", "lift", "fluency", "style_gap_closed", "authorship"):
         assert key in metrics
-    assert metrics["bpb"]["twin"] < metrics["bpb"]["base"]
+    assert metrics["bpb"]["twin"] < metrics["bpb"]["base"] and isinstance(metrics["lift"], float)
     assert (repo / "reports" / "samples.md").read_text().strip()
     assert sorted(p.name for p in (repo / "models" / "adapter").iterdir()) == sorted(
         ["adapter.pth", "model_config.yaml", "prompt_style.yaml", "train.json"])

@@ -1,0 +1,54 @@
+"""At reply time: the memory block for the conversation so far (what `doppel chat` puts in the prompt).
+
+The query is the other person's latest message; the memories come from the chat being answered (`memory.scope:
+chat`) or from every chat (`all`), only from before now, at most `memory.k`, rendered within `memory.tokens`.
+`last` keeps what was retrieved for the latest reply (`doppel chat --show-memory` prints it).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from doppel.config import MemoryConfig
+from doppel.errors import InputError
+from doppel.memory import block
+from doppel.memory.store import Memory
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def check_budget(cfg: MemoryConfig, context_tokens: int, where: str = "params.yaml") -> None:
+    """The block is taken from the context budget: it must leave room for the conversation."""
+    if cfg.enabled and cfg.tokens >= context_tokens:
+        raise InputError(where, f"memory.tokens ({cfg.tokens}) leaves no room for the conversation in a context "
+                                f"of {context_tokens} tokens: lower it")
+
+
+class Recall:
+    """Callable on the conversation's turns [(is_owner, text), ...] -> the memory block ("" for none)."""
+
+    def __init__(self, memory: Memory, cfg: MemoryConfig, chat_id: int | None,
+                 clock: Callable[[], datetime] = utc_now):
+        self.memory, self.cfg, self.chat_id, self.clock = memory, cfg, chat_id, clock
+        self.last: list[dict] = []
+
+    def __call__(self, turns: list[tuple[bool, str]]) -> str:
+        query = next((text for owner, text in reversed(turns) if not owner), "")
+        hits = self.memory.search(query, chat_id=self.chat_id, k=self.cfg.k, scope=self.cfg.scope,
+                                  as_of=self.clock()) if self.cfg.enabled and query else []
+        text = block.render(hits, self.cfg.tokens)
+        self.last = hits[:text.count("\n")]  # the memories that made it into the block (one line each)
+        return text
+
+
+def describe(hits: list[dict]) -> str:
+    """What `--show-memory` prints for a reply: one line per memory used, with its chat, date and score."""
+    if not hits:
+        return "(memory: nothing retrieved)"
+    lines = [f"(memory: {len(hits)} retrieved)"]
+    for h in hits:
+        lines.append(f"  [chat {h['chat_id']} {h['ts']:%Y-%m-%d} score {h['score']:.2f}] "
+                     + block.item(h["text"], h["answered"])[len(block.ITEM):])
+    return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""Retrieval: scope (a fact told in chat A never surfaces in chat B unless scope all), no future, k, ranking."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+
+from doppel.errors import InputError
+from doppel.memory.store import Memory
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+A, B = 100, 101   # chat ids one apart: a near miss of the chat filter
+
+
+def table(rows: list[tuple[int, int, str, str]]) -> pl.DataFrame:
+    """(chat_id, minutes after T0, answered, text)."""
+    return pl.DataFrame(
+        [{"chat_id": c, "session_id": 0, "turn_index": i, "ts": T0 + timedelta(minutes=m), "answered": q, "text": t}
+         for i, (c, m, q, t) in enumerate(rows)]).with_columns(pl.col("ts").dt.cast_time_unit("us").dt.replace_time_zone("UTC"))
+
+
+@pytest.fixture()
+def memory() -> Memory:
+    return Memory(table([
+        (A, 10, "how is the dog?", "Rex is fine, he ate a sock"),
+        (A, 20, "", "I moved to Porto last spring"),
+        (B, 30, "", "my dog Bruno hates the rain"),
+        (A, 40, "", "the dog is called Rex, not Max"),
+        (B, 50, "", "weather is awful"),
+    ]))
+
+
+def texts(hits: list[dict]) -> list[str]:
+    return [h["text"] for h in hits]
+
+
+def test_scope_chat_never_returns_another_chats_fact(memory):
+    assert texts(memory.search("dog", chat_id=A, k=10)) == ["the dog is called Rex, not Max",
+                                                           "Rex is fine, he ate a sock"]
+    assert texts(memory.search("dog", chat_id=B, k=10)) == ["my dog Bruno hates the rain"]
+    assert memory.search("porto", chat_id=B, k=10) == []          # said in A only
+    assert memory.search("porto", chat_id=A + 2, k=10) == []      # an unknown chat: nothing
+    assert memory.search("porto", chat_id=None, k=10) == []       # no chat given: nothing under scope chat
+    assert {h["chat_id"] for h in memory.search("dog", chat_id=A, k=10)} == {A}
+
+
+def test_scope_all_searches_every_chat(memory):
+    hits = memory.search("porto", chat_id=B, k=10, scope="all")
+    assert texts(hits) == ["I moved to Porto last spring"] and hits[0]["chat_id"] == A
+    assert len(memory.search("dog", chat_id=None, k=10, scope="all")) == 3
+
+
+def test_as_of_keeps_only_messages_strictly_before(memory):
+    at = T0 + timedelta(minutes=40)                               # exactly the time of the second "dog" memory
+    assert texts(memory.search("dog", chat_id=A, k=10, as_of=at)) == ["Rex is fine, he ate a sock"]
+    just_after = at + timedelta(microseconds=1)
+    assert len(memory.search("dog", chat_id=A, k=10, as_of=just_after)) == 2
+    assert memory.search("dog", chat_id=A, k=10, as_of=T0 + timedelta(minutes=10)) == []
+    with pytest.raises(ValueError):
+        memory.search("dog", chat_id=A, k=1, as_of=datetime(2024, 1, 2))   # naive time refused
+
+
+def test_k_caps_the_hits_best_first(memory):
+    assert texts(memory.search("dog rex", chat_id=A, k=1)) == ["the dog is called Rex, not Max"]
+    assert len(memory.search("dog", chat_id=A, k=2)) == 2
+    assert memory.search("dog", chat_id=A, k=0) == []
+    hits = memory.search("dog", chat_id=A, k=10)
+    assert hits[0]["score"] >= hits[1]["score"] > 0
+
+
+def test_the_answered_message_is_searched_too(memory):
+    assert texts(memory.search("how", chat_id=A, k=10)) == ["Rex is fine, he ate a sock"]
+
+
+def test_no_shared_word_no_memory_and_placeholders_are_not_words():
+    m = Memory(table([(A, 1, "", "<NAME> said hi"), (A, 2, "", "hello")]))
+    assert m.search("what is your name", chat_id=A, k=5) == []
+    assert m.search("zzz", chat_id=A, k=5) == []
+
+
+def test_empty_table_and_bad_input(tmp_path):
+    empty = Memory(table([(A, 1, "", "x")]).clear())
+    assert len(empty) == 0 and empty.search("dog", chat_id=A, k=3) == []
+    with pytest.raises(InputError, match="memory table not found"):
+        Memory.load(tmp_path / "nope.parquet")
+    bad = tmp_path / "bad.parquet"
+    pl.DataFrame({"chat_id": [1]}).write_parquet(bad)
+    with pytest.raises(InputError, match="not a memory table"):
+        Memory.load(bad)
+    with pytest.raises(ValueError):
+        Memory(table([(A, 1, "", "dog")])).search("dog", chat_id=A, k=1, scope="chats")
