@@ -6,6 +6,7 @@ every DVC stage depends on.
 from __future__ import annotations
 
 import argparse
+import errno
 import runpy
 import sys
 from pathlib import Path
@@ -97,6 +98,12 @@ def script_main(main: Callable[[list[str] | None], int | None]) -> None:
 
 # ------------------------------------------------------------------------------------------ errors
 
+# Where a file cannot go (a file where a folder should be, no permission, a full or read-only disk): the user's
+# path or machine, so one line naming the path, not a traceback.
+WRITE_ERRNOS = {errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS,
+                errno.EDQUOT}
+
+
 def guarded(name: str, call: Callable[[], int | None]) -> int:
     """Run a command; user errors become one line on stderr and exit code 2, never a traceback."""
     try:
@@ -107,6 +114,12 @@ def guarded(name: str, call: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print(f"doppel {name}: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:  # other OS errors are no user's doing: the traceback helps
+            raise
+        why = "a file where a folder is needed" if err.errno in (errno.EEXIST, errno.ENOTDIR) else err.strerror.lower()
+        print(f"doppel {name}: error: {err.filename or 'output'}: {why}", file=sys.stderr)
+        return 2
     except Exception as err:
         # a table that breaks a data contract (doppel/schemas.py) is bad input too, whichever stage finds it
         if type(err).__module__ != "pandera.errors":

@@ -7,6 +7,7 @@ is refused (exit 2) before anything trains; fewer train rows than `build.min_tra
 import sys
 
 from doppel import build, config, io
+from doppel.errors import InputError
 from doppel.shell import script_main, stage_parser
 from doppel.schemas import Turn
 
@@ -17,7 +18,10 @@ def main(argv: list[str] | None = None) -> int:
                         report="reports/dataset.json").parse_args(argv)
     cfg = config.load("build", args.params)
     turns = io.read_table(args.input, list(Turn.to_schema().columns), Turn)
-    train, val, report = build.run(cfg, turns)
+    try:
+        train, val, report = build.run(cfg, turns)
+    except InputError as err:  # the core names its frame ("turns"); the user's line names the file read
+        raise InputError(args.input, err.problem) from None
     io.write_rows(train, args.output / "train.json", build.ROW_KEYS)
     io.write_rows(val, args.output / "val.json", build.ROW_KEYS)
     io.write_json(args.report, report)

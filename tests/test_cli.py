@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 
 import pytest
 import yaml
 
-from conftest import ROOT, doppel
+from conftest import BIN, ROOT, doppel, env
 from doppel import cli, config
 
 STAGES = list(cli.STAGES)
@@ -18,6 +19,9 @@ def test_help_lists_every_stage_and_command():
     proc = doppel("--help", check=True)
     for name in [*cli.STAGES, *cli.COMMANDS]:
         assert re.search(rf"^  {name} +\S", proc.stdout, re.M), name
+    from doppel.bench.command import BENCHES
+    bench = next(line for line in proc.stdout.splitlines() if line.startswith("  bench "))
+    assert f"`bench {'|'.join(BENCHES)}`" in bench, bench  # bench scrub was left out
 
 
 def test_version_is_the_package_version():
@@ -184,3 +188,18 @@ def test_both_commands_that_log_in_name_the_telegram_credentials(name):
     shown = " ".join(doppel(name, "--help", check=True).stdout.split())
     assert "TELEGRAM_API_ID and TELEGRAM_API_HASH from https://my.telegram.org" in shown
     assert "the same for doppel fetch and doppel bot" in shown and "telegram.toml" in shown
+
+
+def test_an_output_path_that_cannot_be_written_is_one_line(tmp_path):
+    """A file where the output's folder should be (was a FileExistsError traceback, exit 1), the stage and
+    `doppel check` alike; the full disk of a piped `doppel scrub` too."""
+    (tmp_path / "taken").write_text("a file\n")
+    for args in (["check", "--output", tmp_path / "taken" / "params.json"],
+                 ["ingest", "--output", tmp_path / "taken" / "messages.parquet", "--report", tmp_path / "r.json"]):
+        proc = doppel(*args, cwd=ROOT)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip() == f"doppel {args[0]}: error: {tmp_path / 'taken'}: a file where a folder is needed"
+    with open("/dev/full", "wb") as disk_full:
+        full = subprocess.run([str(BIN / "doppel"), "scrub", "--no-names"], input=b"hi\n", stdout=disk_full,
+                              stderr=subprocess.PIPE, cwd=ROOT, env=env())
+    assert full.returncode == 2 and full.stderr.decode().strip() == "doppel scrub: error: output: no space left on device"

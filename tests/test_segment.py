@@ -231,7 +231,8 @@ def test_an_empty_val_split_is_refused_before_training(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="the val split is empty: 2 training row"):
         build.run(cfg("build"), turns)
     code, lines = run_build(tmp_path, turns, monkeypatch)
-    assert code == 2 and len(lines) == 1 and "val split is empty" in lines[0], lines
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"doppel build: error: {tmp_path / 'turns.parquet'}: the val split is empty"), lines
     assert "segment.session_gap_hours" in lines[0]
     assert not (tmp_path / "processed" / "train.json").exists()
 

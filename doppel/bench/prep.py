@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from doppel.errors import InputError
+from doppel.sample.skeleton import MIN_MESSAGES
 from doppel.shell import ArgumentParser
 
 STAGES = ("ingest", "scrub", "segment", "build")
@@ -172,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--layouts: unknown layout {unknown[0]!r} (known: {', '.join(LAYOUTS)}, or none)")
     if args.repeat < 1:
         ap.error(f"--repeat: {args.repeat} rounds (at least 1)")
+    if args.messages < MIN_MESSAGES:
+        ap.error(f"--messages: {args.messages} (at least {MIN_MESSAGES}, the smallest export doppel sample writes)")
     check_project_root()
 
     from doppel import sample

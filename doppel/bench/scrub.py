@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from doppel.errors import InputError
+from doppel.sample.skeleton import MIN_MESSAGES
 from doppel.shell import ArgumentParser
 
 REDTEAM = Path(__file__).resolve().parents[2] / "tests" / "data" / "redteam"
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.messages < 0:
         raise InputError("--messages", f"must be >= 0, got {args.messages}")
+    if 0 < args.messages < MIN_MESSAGES:
+        raise InputError("--messages", f"0 (skip the speed figure) or at least {MIN_MESSAGES}, got {args.messages}")
     if args.names is None:
         from doppel import config
         args.names = config.load("scrub", config.PARAMS_FILE).names

@@ -272,7 +272,19 @@ def compare_litgpt(args, result: dict[str, Any], rows: list[dict], n_rows: int, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    ap = parser()
+    args = ap.parse_args(argv)
+    for flag in ("seq", "micro_batch", "steps", "litgpt_steps", "rows", "context_words", "lora_r"):
+        if (value := getattr(args, flag)) is not None and value < 1:  # 0 was taken as "the default" before
+            ap.error(f"--{flag.replace('_', '-')}: {value} (at least 1)")
+    if args.config != "tiny":
+        from litgpt import Config
+
+        try:
+            Config.from_name(args.config)
+        except ValueError:
+            ap.error(f"--config: unknown litgpt config {args.config!r} (e.g. Llama-3.1-8B, Qwen2.5-7B, pythia-14m, "
+                     "or tiny)")
     import torch
 
     cuda = torch.cuda.is_available()

@@ -59,6 +59,8 @@ def access(host: str, key: str | None, players: str | None, from_flag: bool) -> 
                              f"a key is at least {MIN_KEY} letters, digits, - or _ (it is part of the link)")
         tokens[key] = None
     names = [n.strip() for n in (players or "").split(",") if n.strip()]
+    if players is not None and not names:  # `--players ""` or `--players ,`: no link would be printed
+        raise InputError("--players", f"no name in {players!r}: give comma-separated names, e.g. ann,bob")
     for name in names:
         if player_problem(name):
             raise InputError("--players", f"{name!r}: {player_problem(name)}")

@@ -20,8 +20,14 @@ def replies(twin, rows: list[dict], sampling: Sampling, progress: Callable[[int,
 
 
 def printer(stream: TextIO = sys.stderr) -> Callable[[int, int], None]:
-    """Progress as one rewritten line: `doppel quiz: the twin replies 3/20`."""
+    """Progress as one rewritten line: `doppel quiz: the twin replies 3/20`; into a log (not a terminal), the
+    last count alone (carriage returns would glue every count into one line there)."""
+    tty = stream.isatty()
+
     def show(done: int, total: int) -> None:
-        print(f"\rdoppel quiz: the twin replies {done}/{total}", end="\n" if done == total else "", file=stream,
+        if not tty and done != total:
+            return
+        start = "\r" if tty else ""
+        print(f"{start}doppel quiz: the twin replies {done}/{total}", end="\n" if done == total else "", file=stream,
               flush=True)
     return show

@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from doppel import config
+from doppel.errors import InputError
 from doppel.redact.scrub import scrub_texts
 from doppel.shell import ArgumentParser
 
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", type=Path, default=config.PARAMS_FILE,
                     help=f"params file whose scrub section is followed (default: {config.PARAMS_FILE})")
     args = ap.parse_args(argv)
+    if args.names is None and not args.params.exists():  # outside the project: say the flags decide without it
+        raise InputError(args.params, "params file not found (its scrub.names says whether names are redacted): "
+                                      "run from the project root, pass --params, or decide with --names / --no-names")
     names = config.load("scrub", args.params).names if args.names is None else args.names
     try:
         filter_stream(sys.stdin.buffer, sys.stdout.buffer, names=names)

@@ -61,6 +61,8 @@ def test_peer_command_fills_in_the_export_and_an_output_folder(tmp_path):
 @pytest.mark.parametrize("flags, message", [
     (["--repeat", "0"], "--repeat: 0 rounds (at least 1)"),
     (["--layouts", "indent3"], "--layouts: unknown layout 'indent3'"),
+    (["--messages", "99"], "--messages: 99 (at least 100,"),  # one under the sample's smallest export
+    (["--messages", "0"], "--messages: 0 (at least 100,"),
 ])
 def test_bench_prep_refuses_bad_flags_in_one_line(tmp_path, flags, message):
     proc = doppel("bench", "prep", "--messages", "3000", "--workdir", tmp_path, *flags, cwd=ROOT)

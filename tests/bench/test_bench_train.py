@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from conftest import doppel
 from doppel.bench import command as bench
 from doppel.sample.rows import synthetic_rows
 
@@ -24,3 +27,15 @@ def test_bench_train_runs_on_cpu_and_prints_its_line(tmp_path, capsys):
     result = json.loads(out.read_text())
     assert result["ours"]["tokens_per_s"] > 0 and result["ours"]["mfu"] > 0
     assert result["litgpt"]["tokens_per_s"] > 0 and result["ratio_tokens_per_s"] > 0
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--steps", "0"], "--steps: 0 (at least 1)"),          # was silently the default (10 steps on CPU)
+    (["--micro-batch", "-1"], "--micro-batch: -1 (at least 1)"),
+    (["--seq", "0"], "--seq: 0 (at least 1)"),
+    (["--config", "pythia-14"], "--config: unknown litgpt config 'pythia-14'"),   # was exit 1, no prefix
+])
+def test_bench_train_refuses_bad_flags_in_one_line(flags, message):
+    proc = doppel("bench", "train", "--skip-litgpt", *flags)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr, proc.stderr

@@ -234,3 +234,54 @@ def test_the_readme_sharing_recipe_in_a_second_clone(reproduced_repo, tmp_path):
     assert sorted(re.findall(r"^(\w+):$", status, re.M)) == ["build", "ingest", "scrub", "segment"], status
     plain = dvc("pull", cwd=clone, check=False)
     assert plain.returncode == 1 and "data/interim/turns.parquet" in plain.stderr
+
+
+def test_make_pull_without_a_remote_says_so_instead_of_done(tmp_path):
+    """A clone whose .dvc/config names no remote: `make pull` used to print "make pull: done" with nothing
+    pulled (dvc pull exits 0 with no remote when --quiet). Now: one line naming the fix, exit 2, no "done"."""
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    for name in ("Makefile", "dvc.yaml"):
+        shutil.copy(ROOT / name, repo / name)
+    run("git", "init", "-q", cwd=repo)
+    dvc("init", "-q", cwd=repo)
+    made = subprocess.run([*MAKE, "pull"], cwd=repo, capture_output=True, text=True, env=env())
+    assert made.returncode == 2, made.stdout + made.stderr
+    said = [line for line in made.stderr.splitlines() if not line.startswith("make:")]
+    assert len(said) == 1 and said[0].startswith("make pull: no default DVC remote"), made.stderr
+    assert "dvc remote add -d store" in said[0] and "done" not in made.stdout
+
+
+def test_make_pull_from_a_remote_without_the_data_is_not_done(tmp_path):
+    """A remote that lacks the committed run (no `dvc push`): dvc pull --allow-missing exits 0, having pulled
+    nothing; `make pull` names what is missing and fails instead of printing "make pull: done"."""
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    for name in ("Makefile", "dvc.yaml", "dvc.lock", "params.yaml"):
+        shutil.copy(ROOT / name, repo / name)
+    run("git", "init", "-q", cwd=repo)
+    dvc("init", "-q", cwd=repo)
+    (tmp_path / "store").mkdir()
+    dvc("remote", "add", "-d", "store", str(tmp_path / "store"), cwd=repo)
+    made = subprocess.run([*MAKE, "pull"], cwd=repo, capture_output=True, text=True, env=env())
+    assert made.returncode != 0 and "done" not in made.stdout, made.stdout + made.stderr
+    said = [line for line in made.stderr.splitlines() if line.startswith("make pull:")]
+    assert said == ["make pull: the remote lacks data/processed/train.json data/processed/val.json models/base "
+                    "models/adapter (was `dvc push` run after the committed repro?)"], made.stderr
+
+
+def test_python_bytecode_is_no_stage_dependency(tmp_path):
+    """dvc.yaml's folder deps (doppel/training, doppel/evaluation, doppel/config) must hash the same with and
+    without __pycache__ (a run writes it, a fresh clone has none): main's dvc.lock once held 18 files for
+    doppel/training's 9, so `dvc status` in a clean clone said train changed and `make repro` retrained."""
+    repo = tmp_path / "repo"
+    (repo / "pkg" / "__pycache__").mkdir(parents=True)
+    shutil.copy(ROOT / ".dvcignore", repo / ".dvcignore")
+    (repo / "pkg" / "mod.py").write_text("x = 1\n")
+    (repo / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\x00bytecode")
+    (repo / "pkg" / "stray.pyc").write_bytes(b"\x00bytecode")
+    run("git", "init", "-q", cwd=repo)
+    dvc("init", "-q", cwd=repo)
+    for path in ("pkg/__pycache__/mod.cpython-311.pyc", "pkg/stray.pyc"):
+        assert dvc("check-ignore", path, cwd=repo, check=False).returncode == 0, path
+    assert dvc("check-ignore", "pkg/mod.py", cwd=repo, check=False).returncode == 1

@@ -50,6 +50,9 @@ def test_each_player_gets_an_unguessable_link_of_their_own():
         command.access("0.0.0.0", None, "ann,ann", False)
     with pytest.raises(InputError, match="'<b>'"):
         command.access("0.0.0.0", None, "ann,<b>", False)
+    for empty in ("", ",", " , "):  # silently no links (an open quiz on loopback) before
+        with pytest.raises(InputError, match="no name in"):
+            command.access("127.0.0.1", None, empty, False)
 
 
 @pytest.fixture(scope="module")

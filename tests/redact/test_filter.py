@@ -40,6 +40,7 @@ def test_filter_without_params(tmp_path):
     proc = doppel("scrub", cwd=tmp_path, input=LINE)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().count("\n") == 0 and "params.yaml: params file not found" in proc.stderr
+    assert "decide with --names / --no-names" in proc.stderr  # the way out that needs no params file
     assert doppel("scrub", "--no-names", cwd=tmp_path, input=LINE, check=True).stdout == WITHOUT_NAMES
     bad = doppel("scrub", "--params", "missing.yaml", cwd=tmp_path, input=LINE)
     assert bad.returncode == 2 and "missing.yaml: params file not found" in bad.stderr

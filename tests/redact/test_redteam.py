@@ -140,6 +140,9 @@ def test_bench_scrub_command():
     assert "clean lines changed" in proc.stdout and "NAME" not in proc.stdout
     bad = doppel("bench", "scrub", "--messages", "-1")
     assert bad.returncode == 2 and "--messages: must be >= 0" in bad.stderr
+    few = doppel("bench", "scrub", "--messages", "99", "--no-names")  # one under the sample's smallest export
+    assert few.returncode == 2 and "--messages: 0 (skip the speed figure) or at least 100, got 99" in few.stderr
+    assert len(few.stderr.strip().splitlines()) == 1
 
 
 def test_name_rows_pick_every_row_a_name_is_found_in():
