@@ -35,13 +35,13 @@ repro: setup
 # In a clone: everything shareable from the DVC remote (dataset, base, adapter, reports, plots). The private
 # outputs (dvc.yaml's `push: false`) are never on a remote: --allow-missing skips them, and the note says so.
 PULLED  = data/processed/train.json data/processed/val.json models/base models/adapter  # what `doppel chat` needs
-PRIVATE = $(strip $(shell grep -B1 'push: false' dvc.yaml | sed -n 's/^ *- \(.*\):$$/\1/p' | tr '\n' ' '))
+PRIVATE = $(strip $(shell grep -B1 'push: false' dvc.yaml | sed -n 's/^ *- \([^: ]*\):.*$$/\1/p' | tr '\n' ' '))
 pull: setup
 	@dvc remote default >/dev/null 2>&1 || { echo "make pull: no default DVC remote, so nothing to pull: \`dvc remote add -d store PATH_OR_URL\` first (README: Sharing datasets and adapters)" >&2; exit 2; }
 	@dvc pull --quiet --allow-missing || { dvc pull --allow-missing >/dev/null; exit 1; }   # --quiet hides errors too: again, to say why
 	@missing="$$(for p in $(PULLED); do test -e $$p || printf ' %s' $$p; done)"; test -z "$$missing" || { echo "make pull: the remote lacks$$missing (was \`dvc push\` run after the committed repro?)" >&2; exit 1; }
 	@echo "make pull: done; private by design, never on a remote (push: false): your export (ingest.input) and $(PRIVATE)"
-	@echo "make pull: so \`dvc status\` lists ingest, scrub, segment and build as changed; \`dvc status base train evaluate\` checks the rest"
+	@echo "make pull: so \`dvc status\` lists ingest, scrub, segment, memory and build as changed; \`dvc status base train evaluate\` checks the rest"
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -20,9 +20,9 @@ STAGES = {
     "segment": "messages -> sessions -> turns",
     "memory": "turns -> the owner's past messages, retrieved at reply time (`doppel chat --chat ID`)",
     "build": "turns -> instruction dataset (train/val JSON)",
-    "base": "prepare the base model (tiny offline default, or a litgpt checkpoint)",
+    "base": "prepare the base model (tiny offline default; a litgpt checkpoint, an HF folder or a .gguf)",
     "train": "LoRA fine-tuning of the base on the dataset",
-    "evaluate": "base vs tuned: loss, style, authorship",
+    "evaluate": "base vs tuned: loss per byte, context lift, fluency, style, authorship, blind quiz",
 }
 COMMANDS = {
     "sample": ("doppel.sample.command", "write a synthetic full-account Telegram Desktop export"),

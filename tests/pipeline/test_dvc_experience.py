@@ -219,8 +219,8 @@ def test_the_readme_sharing_recipe_in_a_second_clone(reproduced_repo, tmp_path):
     clone = tmp_path / "doppel"
     private = [o for s in yaml.safe_load((repo / "dvc.yaml").read_text())["stages"].values() for entry in s["outs"]
                if isinstance(entry, dict) for o, spec in entry.items() if spec.get("push") is False]
-    assert sorted(private) == ["data/interim/messages.parquet", "data/interim/messages_clean.parquet",
-                               "data/interim/turns.parquet"]
+    assert sorted(private) == ["data/interim/memory.parquet", "data/interim/messages.parquet",
+                               "data/interim/messages_clean.parquet", "data/interim/turns.parquet"]
     note = [line for line in said.splitlines() if line.startswith("make pull: done")]
     assert len(note) == 1 and all(p in note[0] for p in private), said
     assert "ERROR" not in said and "WARNING" not in said, said
@@ -231,7 +231,7 @@ def test_the_readme_sharing_recipe_in_a_second_clone(reproduced_repo, tmp_path):
     assert not any((clone / p).exists() for p in private)
     # what the README says a plain `dvc status` shows in a clone, and a plain `dvc pull`
     status = dvc("status", cwd=clone).stdout
-    assert sorted(re.findall(r"^(\w+):$", status, re.M)) == ["build", "ingest", "scrub", "segment"], status
+    assert sorted(re.findall(r"^(\w+):$", status, re.M)) == ["build", "ingest", "memory", "scrub", "segment"], status
     plain = dvc("pull", cwd=clone, check=False)
     assert plain.returncode == 1 and "data/interim/turns.parquet" in plain.stderr
 
