@@ -28,12 +28,13 @@ LABEL_LINE = re.compile(rf"\n[A-ZА-ЯЁ][^\W\d_]{{0,{LABEL_MAX_LETTERS - 1}}}:"
 _LABEL_START = re.compile(rf"\n(?:[A-ZА-ЯЁ][^\W\d_]{{0,{LABEL_MAX_LETTERS - 1}}})?$")
 
 
+assert all(LABEL_LINE.fullmatch(s) for s in STOP_STRINGS)  # so one search finds both kinds of stop
+
+
 def stop_index(text: str) -> int:
     """Where a generated continuation stops: the first turn marker or invented label line (-1: none)."""
-    found = [i for i in (text.find(s) for s in STOP_STRINGS) if i >= 0]
-    if m := LABEL_LINE.search(text):
-        found.append(m.start())
-    return min(found, default=-1)
+    m = LABEL_LINE.search(text)
+    return m.start() if m else -1
 
 
 def stop_hold(text: str) -> int:

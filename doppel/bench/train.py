@@ -48,11 +48,7 @@ def random_checkpoint(out: Path, config_name: str, rows: list[dict], seq: int, w
         train_tokenizer(session_documents(rows), TINY["vocab_size"], out)
         config = tiny_config(SimpleNamespace(**TINY, block_size=max(seq, 512)), TINY["vocab_size"])
     else:
-        try:
-            config = Config.from_name(config_name)
-        except ValueError:
-            raise SystemExit(f"unknown litgpt config {config_name!r} (e.g. Llama-3.1-8B, Qwen2.5-7B, pythia-14m, "
-                             "or tiny)") from None
+        config = Config.from_name(config_name)  # main() has refused an unknown name
         train_tokenizer(session_documents(rows), min(8192, config.vocab_size), out)
         if config.block_size < seq:
             raise SystemExit(f"--seq {seq} > block_size {config.block_size} of {config_name}")

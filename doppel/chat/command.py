@@ -35,8 +35,8 @@ from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 COMMANDS = {"/reset": "forget the conversation so far", "/quit": "end the chat (also Ctrl-D)", "/help": "this list"}
 QUIT, RESET, HELP = ("/quit", "/exit", "/q"), ("/reset",), ("/help", "/?")
 ESCAPE = "//"  # a message that starts with "/" is typed with "//"
-REPLY_END = "\n\n"
-MEMORY_TABLE = Path("data/interim/memory.parquet")  # the memory stage's output (dvc.yaml)  # piped (not a terminal), plain: a reply and the empty line that ends it
+REPLY_END = "\n\n"  # piped (not a terminal), plain: a reply and the empty line that ends it
+MEMORY_TABLE = Path("data/interim/memory.parquet")  # the memory stage's output (dvc.yaml)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

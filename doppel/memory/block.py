@@ -15,7 +15,7 @@ everything after it. No memory retrieved: no block at all.
 """
 from __future__ import annotations
 
-from doppel.prompt import OTHER_LABEL, OWNER_LABEL, approx_tokens
+from doppel.prompt import OWNER_LABEL, approx_tokens, render_line
 
 HEADER = f"Things {OWNER_LABEL} said before:"
 ITEM = "- "
@@ -25,7 +25,7 @@ def item(text: str, answered: str = "") -> str:
     """One memory as a line: the message it answered (if any) in brackets, then the owner's words."""
     flat = " / ".join(part for part in text.splitlines() if part.strip())
     ctx = " / ".join(part for part in answered.splitlines() if part.strip())
-    return f"{ITEM}({OTHER_LABEL}: {ctx}) {OWNER_LABEL}: {flat}" if ctx else f"{ITEM}{OWNER_LABEL}: {flat}"
+    return f"{ITEM}({render_line(False, ctx)}) {render_line(True, flat)}" if ctx else f"{ITEM}{render_line(True, flat)}"
 
 
 def render(memories: list[dict], tokens: int) -> str:

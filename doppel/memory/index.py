@@ -30,15 +30,16 @@ def run(cfg: MemoryConfig, turns: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
     with_answered = ordered.with_columns(answered=prev_other)
     owner = with_answered.filter(pl.col("is_owner"))
     has_words = pl.col("text").str.replace_all(r"<[A-Z_]+>", " ").str.contains(WORD)
-    kept = owner.filter(has_words) if cfg.enabled else owner.clear()
+    worded = owner.filter(has_words)
+    kept = worded if cfg.enabled else worded.clear()
     memory = kept.select(*COLUMNS[:3], pl.col("ts_start").alias("ts"), "answered", "text")
     report = {
         "turns_in": turns.height,
         "memories_out": memory.height,
         "dropped": {
             "not_owner": turns.height - owner.height,
-            "no_words": owner.height - owner.filter(has_words).height,
-            "disabled": owner.filter(has_words).height if not cfg.enabled else 0,
+            "no_words": owner.height - worded.height,
+            "disabled": 0 if cfg.enabled else worded.height,
         },
         "chats": memory["chat_id"].n_unique(),
     }

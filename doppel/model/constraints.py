@@ -31,12 +31,16 @@ class PlaceholderGuard:
                 continue
             if PLACEHOLDER_START.search(text):
                 banned.append(i)
-        self.banned = banned  # token ids (a list indexes a tensor on any device)
+        self.banned = banned  # token ids
+        # the same ids as an index tensor, moved to the logits' device once: apply runs at every decoding step
+        self._index = torch.tensor(banned, dtype=torch.long)
 
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
         """(B, V) logits with the forbidden tokens at -inf (a copy; the input is left as it was)."""
         if not self.banned:
             return logits
+        if self._index.device != logits.device:
+            self._index = self._index.to(logits.device)
         logits = logits.clone()
-        logits[:, self.banned] = -torch.inf
+        logits[:, self._index] = -torch.inf
         return logits

@@ -62,8 +62,8 @@ def access(host: str, key: str | None, players: str | None, from_flag: bool) -> 
     if players is not None and not names:  # `--players ""` or `--players ,`: no link would be printed
         raise InputError("--players", f"no name in {players!r}: give comma-separated names, e.g. ann,bob")
     for name in names:
-        if player_problem(name):
-            raise InputError("--players", f"{name!r}: {player_problem(name)}")
+        if why := player_problem(name):
+            raise InputError("--players", f"{name!r}: {why}")
     if len(set(names)) != len(names):
         raise InputError("--players", "a name is given twice")
     tokens.update({secrets.token_urlsafe(LINK_BYTES): name for name in names})

@@ -67,11 +67,12 @@ def candidates(rows: list[dict], n: int, seed: int) -> tuple[list[dict], Counter
     out: list[dict] = []
     for i in order:
         row = rows[i]
-        reason = playable(row) or (DROP_DUPLICATE if round_id(row) in seen else None)
+        rid = round_id(row)
+        reason = playable(row) or (DROP_DUPLICATE if rid in seen else None)
         if reason:
             dropped[reason] += 1
             continue
-        seen.add(round_id(row))
+        seen.add(rid)
         if len(out) < n:
             out.append(row)
     return out, dropped

@@ -148,8 +148,8 @@ class QuizHandler(BaseHTTPRequestHandler):
     def _player(self, given: object, fixed: str | None) -> str:
         if fixed is not None:
             return fixed
-        if player_problem(given):
-            raise QuizError(400, player_problem(given))
+        if why := player_problem(given):
+            raise QuizError(400, why)
         return given  # type: ignore[return-value]
 
     def _get(self):

@@ -10,7 +10,6 @@ from doppel.config.types import Sampling
 
 def replies(twin, rows: list[dict], sampling: Sampling, progress: Callable[[int, int], None] | None = None) -> list[str]:
     """The twin's reply to each row's context; reply i uses the seed + i (`Sampling.seeded`)."""
-    twin.guard_placeholders = True  # a round must never show a placeholder (the real replies have none)
     out = []
     for i, row in enumerate(rows):
         out.append(twin.reply(row["instruction"], sampling.seeded(i)))

@@ -28,7 +28,7 @@ FREQUENT = set("3456789ABCD")
 # surname endings, Russian and other (in Latin and Cyrillic): an unknown capitalised word with one is a surname
 SURNAME_END_RU = ("ов", "ев", "ёв", "ин", "ова", "ева", "ёва", "ина", "ский", "ская", "цкий", "цкая", "енко",
                   "ук", "юк", "ич", "ян", "швили", "дзе", "ову", "еву", "ину", "овой", "евой", "иной", "ского",
-                  "ской", "цкого", "цкой", "ым", "ыми", "ых", "ова", "уллин", "уллина", "ев", "иев", "иева")
+                  "ской", "цкого", "цкой", "ым", "ыми", "ых", "уллин", "уллина", "иев", "иева")
 SURNAME_END_EN = ("ov", "ev", "ova", "eva", "in", "ina", "sky", "skiy", "skaya", "enko", "uk", "ich", "yan",
                   "son", "sen", "stein", "berg", "shvili", "dze", "wicz", "czyk", "ski", "ska")
 DIMINUTIVE_SHARE = 0.75  # the full form a pet form comes from must be this surely a name
@@ -156,8 +156,3 @@ def maybe_name(word: str) -> bool:
     if cap:
         return w.share > 0 or not w.known or w.surname_shaped or diminutive_of(lower)
     return w.share >= LOWER_SHARE
-
-
-def _titles() -> frozenset[str]:
-    from doppel.redact.words import TITLES
-    return TITLES

@@ -12,7 +12,7 @@ from doppel.config import FetchConfig
 from doppel.telegram.fetch.chatfile import ChatFile
 from doppel.telegram.fetch.dialogs import ChatInfo, classify, display_name
 from doppel.telegram.fetch.export import Context, export_message
-from doppel.telegram.flood import FloodGuard, Stop, countdown, format_wait  # noqa: F401  (Stop: fetcher.Stop)
+from doppel.telegram.flood import FloodGuard, Stop, flood_errors, format_wait  # noqa: F401  (Stop: fetcher.Stop)
 
 
 @dataclass
@@ -45,17 +45,11 @@ class Fetcher:
             f"Telegram asks to wait {wait} before more requests; everything fetched so far is saved, rerun "
             f"`doppel fetch` after that (or raise fetch.max_flood_wait_s)"))
 
-    async def flood_wait(self, err) -> None:
-        await self.flood.wait(err)
-
     async def dialogs(self, takeout) -> list:
-        from telethon import errors
+        async def every() -> list:
+            return [d async for d in takeout.iter_dialogs()]
 
-        while True:
-            try:
-                return [d async for d in takeout.iter_dialogs()]
-            except (errors.FloodWaitError, errors.FloodPremiumWaitError) as err:
-                await self.flood_wait(err)
+        return await self.flood.call(every)
 
     async def run(self) -> Summary:
         me = await self.client.get_me()
@@ -83,8 +77,6 @@ class Fetcher:
             await self.fetch_chat(takeout, chat, me)
 
     async def fetch_chat(self, takeout, chat: ChatInfo, me) -> None:
-        from telethon import errors
-
         cf = ChatFile(self.out_dir, chat.key)
         label = f"{chat.name or '(no name)'} [{chat.key}]"
         if not cf.recover():
@@ -115,9 +107,9 @@ class Fetcher:
                         flush()
                 flush()
                 break
-            except (errors.FloodWaitError, errors.FloodPremiumWaitError) as err:
+            except flood_errors() as err:
                 flush()  # what came before the wait is whole and in order: keep it
-                await self.flood_wait(err)
+                await self.flood.wait(err)
             except BaseException:
                 flush()  # a crash or Ctrl-C keeps what was already downloaded
                 raise

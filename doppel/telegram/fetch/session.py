@@ -95,14 +95,19 @@ def prepare_session(path: Path) -> None:
     secure_session(path)
 
 
+def _session_files(path: Path) -> tuple[Path, Path]:
+    """The session file and the SQLite journal beside it."""
+    return path, path.with_name(path.name + "-journal")
+
+
 def remove_session(path: Path) -> None:
     """Delete a session file and its journal (one that never held a login)."""
-    for p in (path, path.with_name(path.name + "-journal")):
+    for p in _session_files(path):
         p.unlink(missing_ok=True)
 
 
 def secure_session(path: Path) -> None:
-    for p in (path, path.with_name(path.name + "-journal")):
+    for p in _session_files(path):
         if p.exists():
             os.chmod(p, 0o600)
 
