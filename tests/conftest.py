@@ -37,6 +37,8 @@ def _fresh_redaction_caches():
 
 def env() -> dict[str, str]:
     e = dict(os.environ, DVC_NO_ANALYTICS="1", PYTHONUNBUFFERED="1")
+    for name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):  # under `make test` (CI), a make a test runs
+        e.pop(name, None)  # would be a sub-make: "make[1]: ***" lines a user's top-level make never prints
     e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
     return e
 
