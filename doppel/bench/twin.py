@@ -1,14 +1,14 @@
 """`doppel bench twin`: a real base trained on the sample in the language it reads, every evaluate figure base vs
 twin, beside the tiny default's on the same data.
 
-    doppel bench twin [--messages 4000] [--steps 30] [--rows 32] [--loss-rows 96] [--seeds 42] [--workdir DIR]
+    doppel bench twin [--messages 8000] [--steps 30] [--rows 32] [--loss-rows 96] [--seeds 42] [--workdir DIR]
 
 `doppel sample --language en` writes the export once into the work folder. Then each run (the tiny default, and
 the real base once per seed) gets a copy of the project in a folder of its own: a params.yaml (the project's, with
 the bench's knobs) in which the pipeline's stages run as dvc.yaml runs them (its `cmd` lines, `python stages/NAME.py
 ...`, the scripts from the project's stages/, the copy as the working directory): check, ingest, scrub, segment,
 memory, build, base, train, evaluate. Each stage's own summary is the progress, every line with the time since the
-bench began. The end: one table (every evaluate figure: tiny base, tiny twin, real base, real twin, the goal) and a
+bench began. A finished run whose params are unchanged is reused (add a seed: only its run trains). The end: one table (every evaluate figure: tiny base, tiny twin, real base, real twin, the goal) and a
 few sample exchanges (real / base / twin) of the real base's run.
 
 The real base (`--base`, default the reference SmolLM2-135M-Instruct: `make realbase` first) is converted once into
@@ -43,6 +43,7 @@ GOALS = {"style_gap_closed": (">=", 0.8), "authorship_ratio": (">=", 0.9), "flue
 # follow as one value per run
 PAIRED = re.compile(r"^(?P<stem>.+)_(?:base|tuned)$")
 EXCHANGES = 3                         # sample exchanges printed at the end
+DONE = ".bench-done"                  # a finished run's params: a rerun with the same ones reuses the run
 
 
 class Clock:
@@ -96,8 +97,14 @@ def run_params(project: dict, export: Path, args, real: bool, seed: int) -> dict
 
 def run_pipeline(root: Path, work: Path, params: dict, clock: Clock, label: str) -> dict:
     """Every stage in `work` (a fresh project copy); the evaluation's details (reports/evaluation.json)."""
+    text = yaml.safe_dump(params, sort_keys=False, allow_unicode=True)
+    done, details = work / DONE, work / "reports" / "evaluation.json"
+    if done.is_file() and done.read_text(encoding="utf-8") == text and details.is_file():
+        clock.line(f"{label}: reused, same params as the finished run in {work} (delete it to rerun)")
+        return json.loads(details.read_text())
+    done.unlink(missing_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (work / "params.yaml").write_text(text, encoding="utf-8")
     for name, argv in stage_commands(root, params):
         t0 = time.perf_counter()
         clock.line(f"{label}: {name} ...")
@@ -110,7 +117,8 @@ def run_pipeline(root: Path, work: Path, params: dict, clock: Clock, label: str)
             raise SystemExit(f"bench twin: {label}: stage {name} failed (exit {proc.returncode}); its params: "
                              f"{work / 'params.yaml'}")
         clock.line(f"{label}: {name} done in {time.perf_counter() - t0:.0f} s")
-    return json.loads((work / "reports" / "evaluation.json").read_text())
+    done.write_text(text, encoding="utf-8")
+    return json.loads(details.read_text())
 
 
 def fmt(v) -> str:
@@ -198,12 +206,12 @@ def check_project(root: Path, base: str) -> dict:
 
 def parse_args(argv: list[str] | None):
     ap = ArgumentParser(prog="doppel bench twin", description=__doc__.split("\n")[0])
-    ap.add_argument("--messages", type=int, default=4000,
-                    help="messages in the English sample (default: 4000: ~600 train rows, ~80 val rows)")
+    ap.add_argument("--messages", type=int, default=8000,
+                    help="messages in the English sample (default: 8000: ~1,000 train rows, ~100 val rows)")
     ap.add_argument("--sample-seed", type=int, default=7, help="the sample's seed (default: 7, the project's)")
     ap.add_argument("--steps", type=int, default=30, help="LoRA steps on the real base (default: 30, ~25 s each "
                                                           "on 2 CPU cores)")
-    ap.add_argument("--lr", type=float, default=1e-3, help="the real base's LoRA learning rate (default: 1e-3)")
+    ap.add_argument("--lr", type=float, default=2e-3, help="the real base's LoRA learning rate (default: 2e-3)")
     ap.add_argument("--rows", type=int, default=32, help="val rows each model replies to (default: 32)")
     ap.add_argument("--loss-rows", type=int, default=96, help="val rows scored for loss, lift, fluency (default: 96)")
     ap.add_argument("--seeds", default="42", help="train seeds of the real base, comma-separated; two or more "
