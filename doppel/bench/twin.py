@@ -1,7 +1,7 @@
 """`doppel bench twin`: a real base trained on the sample in the language it reads, every evaluate figure base vs
 twin, beside the tiny default's on the same data.
 
-    doppel bench twin [--messages 8000] [--steps 30] [--rows 32] [--loss-rows 96] [--seeds 42] [--workdir DIR]
+    doppel bench twin [--messages 8000] [--steps 24] [--seq 256] [--rows 24] [--loss-rows 64] [--seeds 42]
 
 `doppel sample --language en` writes the export once into the work folder. Then each run (the tiny default, and
 the real base once per seed) gets a copy of the project in a folder of its own: a params.yaml (the project's, with
@@ -91,6 +91,7 @@ def run_params(project: dict, export: Path, args, real: bool, seed: int) -> dict
     if real:
         p["base"]["checkpoint_dir"] = args.base
         p["train"].update(max_steps=args.steps, epochs=0, lr=args.lr, seed=seed, warmup_steps=min(3, args.steps - 1),
+                          max_seq_length=args.seq,
                           eval_interval=0, checkpoint_interval=0, log_interval=max(1, args.steps // 10))
     return p
 
@@ -209,11 +210,12 @@ def parse_args(argv: list[str] | None):
     ap.add_argument("--messages", type=int, default=8000,
                     help="messages in the English sample (default: 8000: ~1,000 train rows, ~100 val rows)")
     ap.add_argument("--sample-seed", type=int, default=7, help="the sample's seed (default: 7, the project's)")
-    ap.add_argument("--steps", type=int, default=30, help="LoRA steps on the real base (default: 30, ~25 s each "
-                                                          "on 2 CPU cores)")
+    ap.add_argument("--steps", type=int, default=24, help="LoRA steps on the real base (default: 24)")
+    ap.add_argument("--seq", type=int, default=256, help="the real base's sequence length, rows packed into each "
+                                                         "(train.max_seq_length; default: 256: 8 x 256 tokens a step)")
     ap.add_argument("--lr", type=float, default=2e-3, help="the real base's LoRA learning rate (default: 2e-3)")
-    ap.add_argument("--rows", type=int, default=32, help="val rows each model replies to (default: 32)")
-    ap.add_argument("--loss-rows", type=int, default=96, help="val rows scored for loss, lift, fluency (default: 96)")
+    ap.add_argument("--rows", type=int, default=24, help="val rows each model replies to (default: 24)")
+    ap.add_argument("--loss-rows", type=int, default=64, help="val rows scored for loss, lift, fluency (default: 64)")
     ap.add_argument("--seeds", default="42", help="train seeds of the real base, comma-separated; two or more "
                                                   "give the seed-to-seed spread (default: 42)")
     ap.add_argument("--base", default=REAL_BASE, help=f"the real base, as base.checkpoint_dir takes it "
@@ -233,7 +235,7 @@ def parse_args(argv: list[str] | None):
         ap.error("--seeds: no seed given")
     if args.messages < MIN_MESSAGES:
         ap.error(f"--messages: {args.messages} (at least {MIN_MESSAGES}, the smallest sample)")
-    for flag, v in (("--steps", args.steps), ("--rows", args.rows), ("--loss-rows", args.loss_rows),
+    for flag, v in (("--steps", args.steps), ("--seq", args.seq), ("--rows", args.rows), ("--loss-rows", args.loss_rows),
                     ("--tiny-steps", 1 if args.tiny_steps is None else args.tiny_steps)):
         if v < 1:
             ap.error(f"{flag}: {v} (at least 1)")
@@ -251,8 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (export / "result.json").is_file():
         _, s = write(export, args.messages, args.sample_seed, None, language=LANGUAGE)
         clock.line(f"sample ({LANGUAGE}): {s['messages']} messages, {s['chats']} chats -> {export}")
-    runs = [] if args.skip_tiny else [("tiny", False, args.seed_list[0])]
-    runs += [(f"real-s{seed}", True, seed) for seed in args.seed_list]
+    # the real base first: stopped during the tiny run, a rerun with --skip-tiny prints its table at once
+    runs = [(f"real-s{seed}", True, seed) for seed in args.seed_list]
+    runs += [] if args.skip_tiny else [("tiny", False, args.seed_list[0])]
     clock.line(f"bench twin: {len(runs)} runs ({', '.join(r[0] for r in runs)}), real base {args.base}, "
                f"{args.steps} steps at lr {args.lr}, {args.rows} generated / {args.loss_rows} scored val rows")
     results: dict[str, dict] = {}
@@ -263,14 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     tiny = results.get("tiny", {k: None for k in real[0]})
     print()
     print(f"bench twin: {args.messages} English sample messages (seed {args.sample_seed}), real base {args.base} "
-          f"({args.steps} LoRA steps, lr {args.lr}, seeds {args.seeds}), tiny default (project's train section); "
+          f"({args.steps} LoRA steps of 8 x {args.seq} tokens, lr {args.lr}, seeds {args.seeds}), tiny default "
+          f"(project's train section{'' if args.tiny_steps is None else f', {args.tiny_steps} steps'}); "
           f"{real[0].get('val_rows')} val rows scored, {real[0].get('generated_rows')} generated; "
           f"{clock.elapsed() / 60:.1f} min")
     for line in table(tiny, real):
         print(line)
     print()
-    print(f"sample exchanges (real base run {runs[-len(real)][0]}, {args.workdir / runs[-len(real)][0]}"
-          f"/reports/samples.md):")
-    for line in exchanges(args.workdir / runs[-len(real)][0] / "reports" / "samples.md", EXCHANGES):
+    print(f"sample exchanges (real base run {runs[0][0]}, {args.workdir / runs[0][0]}/reports/samples.md):")
+    for line in exchanges(args.workdir / runs[0][0] / "reports" / "samples.md", EXCHANGES):
         print(line)
     return 0

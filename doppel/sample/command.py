@@ -1,4 +1,4 @@
-"""`doppel sample -o DIR [--messages N] [--seed S] [--planted FILE]`."""
+"""`doppel sample -o DIR [--messages N] [--seed S] [--planted FILE] [--facts] [--language ru|en]`."""
 from __future__ import annotations
 
 import sys

@@ -38,6 +38,11 @@ def test_bench_twin_end_to_end_on_the_tiny_base(tmp_path):
     assert cells[3] == f"{details['bpb_base']:.4f}" and cells[4] == f"{details['bpb_tuned']:.4f}"
     assert re.search(r"^\| style_gap_closed +\| +\| +n/a \| +\| +-?[\d.]+ \| >= 0.8: (met|not met)$", out, re.M)
     assert "sample exchanges" in out and "- **twin:**" in out
+    # the same flags again: the finished run is reused, nothing runs, the same table
+    again = doppel("bench", "twin", "--base", "tiny", "--skip-tiny", "--messages", "1500", "--steps", "2",
+                   "--rows", "3", "--loss-rows", "6", "--seeds", "5", "--workdir", tmp_path, cwd=ROOT, check=True)
+    assert re.search(r"^\[\d\d:\d\d\] real-s5: reused, same params", again.stdout, re.M)
+    assert not re.search(r"real-s5: \w+ \.\.\.$", again.stdout, re.M) and row in again.stdout.splitlines()
 
 
 def test_bench_twin_refuses_bad_flags_and_a_missing_base(tmp_path):
@@ -64,14 +69,14 @@ def test_run_params_change_only_the_bench_s_knobs():
 
     class Args:
         messages, sample_seed, rows, loss_rows, threads, tiny_steps = 900, 3, 5, 7, None, 4
-        base, steps, lr = "smollm2-135m-instruct", 10, 0.002
+        base, steps, lr, seq = "smollm2-135m-instruct", 10, 0.002, 128
 
     tiny = run_params(project, ROOT / "e", Args, real=False, seed=9)
     real = run_params(project, ROOT / "e", Args, real=True, seed=9)
     assert tiny["train"] == {**project["train"], "max_steps": 4}
     assert tiny["base"] == project["base"] and real["base"]["checkpoint_dir"] == "smollm2-135m-instruct"
     assert real["train"]["max_steps"] == 10 and real["train"]["lr"] == 0.002 and real["train"]["seed"] == 9
-    assert real["train"]["epochs"] == 0 and real["train"]["warmup_steps"] == 3
+    assert real["train"]["epochs"] == 0 and real["train"]["warmup_steps"] == 3 and real["train"]["max_seq_length"] == 128
     for p in (tiny, real):
         assert p["sample"] == {**project["sample"], "messages": 900, "seed": 3, "language": "en"}
         assert p["evaluate"]["generate_rows"] == 5 and p["evaluate"]["loss_rows"] == 7
