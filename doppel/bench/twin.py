@@ -8,8 +8,9 @@ the real base once per seed) gets a copy of the project in a folder of its own: 
 the bench's knobs) in which the pipeline's stages run as dvc.yaml runs them (its `cmd` lines, `python stages/NAME.py
 ...`, the scripts from the project's stages/, the copy as the working directory): check, ingest, scrub, segment,
 memory, build, base, train, evaluate. Each stage's own summary is the progress, every line with the time since the
-bench began. A finished run whose params are unchanged is reused (add a seed: only its run trains). The end: one table (every evaluate figure: tiny base, tiny twin, real base, real twin, the goal) and a
-few sample exchanges (real / base / twin) of the real base's run.
+bench began. A finished run whose params are unchanged is reused (add a seed: only its run trains). The end: one
+table (every evaluate figure: tiny base, tiny twin, real base, real twin, the goal) and a few sample exchanges
+(real / base / twin) of the real base's run.
 
 The real base (`--base`, default the reference SmolLM2-135M-Instruct: `make realbase` first) is converted once into
 base.cache_dir and reused. The tiny run takes the project's train section as it is (its default, on this data);
@@ -235,8 +236,8 @@ def parse_args(argv: list[str] | None):
         ap.error("--seeds: no seed given")
     if args.messages < MIN_MESSAGES:
         ap.error(f"--messages: {args.messages} (at least {MIN_MESSAGES}, the smallest sample)")
-    for flag, v in (("--steps", args.steps), ("--seq", args.seq), ("--rows", args.rows), ("--loss-rows", args.loss_rows),
-                    ("--tiny-steps", 1 if args.tiny_steps is None else args.tiny_steps)):
+    for flag, v in (("--steps", args.steps), ("--seq", args.seq), ("--rows", args.rows),
+                    ("--loss-rows", args.loss_rows), ("--tiny-steps", 1 if args.tiny_steps is None else args.tiny_steps)):
         if v < 1:
             ap.error(f"{flag}: {v} (at least 1)")
     return args

@@ -76,7 +76,8 @@ def test_run_params_change_only_the_bench_s_knobs():
     assert tiny["train"] == {**project["train"], "max_steps": 4}
     assert tiny["base"] == project["base"] and real["base"]["checkpoint_dir"] == "smollm2-135m-instruct"
     assert real["train"]["max_steps"] == 10 and real["train"]["lr"] == 0.002 and real["train"]["seed"] == 9
-    assert real["train"]["epochs"] == 0 and real["train"]["warmup_steps"] == 3 and real["train"]["max_seq_length"] == 128
+    assert real["train"]["epochs"] == 0 and real["train"]["warmup_steps"] == 3
+    assert real["train"]["max_seq_length"] == 128 and tiny["train"]["max_seq_length"] == project["train"]["max_seq_length"]
     for p in (tiny, real):
         assert p["sample"] == {**project["sample"], "messages": 900, "seed": 3, "language": "en"}
         assert p["evaluate"]["generate_rows"] == 5 and p["evaluate"]["loss_rows"] == 7
