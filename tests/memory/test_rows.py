@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import json
+
 import polars as pl
 import pytest
 
@@ -140,3 +142,24 @@ def test_block_insert_and_remove_are_inverse():
     assert block.insert("Them: hi", "B", "") == "B\nThem: hi"
     for ins, mem, system in (("SYS\nThem: hi", "B\n- x", "SYS"), ("Them: hi", "B", ""), ("SYS\nThem: hi", "", "SYS")):
         assert block.remove(block.insert(ins, mem, system), mem) == ins
+
+
+@pytest.mark.parametrize("context_tokens, code", [(108, 2), (109, 0)])
+def test_the_build_stage_refuses_a_budget_the_block_fills_in_one_line(tmp_path, monkeypatch, context_tokens, code):
+    """build.system_prompt "A Telegram chat between Me and a friend." costs 11 + 1, the block 96 + 1: 109 is one
+    token for the conversation, 108 none (exit 2, one line naming the params file, nothing written)."""
+    from support import twin as F
+    from test_segment import run_build
+
+    params = F.write_params(tmp_path / "params.yaml", build={"context_tokens": context_tokens, "val_share": 0.5},
+                            memory={"tokens": 96})
+    got, err = run_build(tmp_path, turns_table(TURNS), monkeypatch, "--params", str(params))
+    assert got == code
+    if code:
+        assert err == [f"doppel build: error: {params}: build.context_tokens (108) leaves no room for the conversation "
+                       "after the system prompt and the memory block (memory.tokens + 1 = 97): raise it or lower "
+                       "memory.tokens"]
+        assert not (tmp_path / "processed").exists()
+    else:
+        rows = json.loads((tmp_path / "processed" / "train.json").read_text())
+        assert all(approx_tokens(r["instruction"]) <= context_tokens for r in rows) and rows[0]["memory"] == ""
