@@ -106,7 +106,7 @@ def iter_compact_export(f: BinaryIO, name: str, tally: Tally) -> Iterator[tuple[
             chat, start = None, int(scan.pos[end]) + 1
         if eof:
             break
-        keep = start  # outside strings: after a message, or the end of a chat's messages (its header is kept)
+        keep = start if chat is not None else _outside_keep(scan, buf, start, tally)
         depth = scan.depth_at(keep)
         chunk = f.read(CHUNK_BYTES)
         eof = len(chunk) < CHUNK_BYTES
@@ -141,15 +141,27 @@ def _next_chat(scan: Scan, buf: bytes, start: int, name: str, tally: Tally,
     return None
 
 
-def _owner(scan: Scan, buf: bytes, start: int, tally: Tally) -> None:
+def _owner(scan: Scan, buf: bytes, start: int, tally: Tally) -> int | None:
+    """Notes the owner from `personal_information`; where it starts when buf holds only its beginning."""
     for m in PERSONAL_INFO.finditer(buf, start):
         at = m.end() - 1
         if scan.token(at) is None or scan.depth_at(at) != OWNER_DEPTH:
             continue
         close = scan.first(at + 1, (scan.after == OWNER_DEPTH) & ~scan.opens)
-        if close is not None:
-            tally.file_owner = owner_from_info(loads(buf[at:scan.pos[close] + 1], tally))
-        return
+        if close is None:
+            return m.start()
+        tally.file_owner = owner_from_info(loads(buf[at:scan.pos[close] + 1], tally))
+        return None
+    return None
+
+
+def _outside_keep(scan: Scan, buf: bytes, start: int, tally: Tally) -> int:
+    """Between chats, where the next buffer starts: the last bracket (a chat's header holds none after its `{`,
+    so no chat starts before it), or an unfinished `personal_information`; memory follows the chunk size however
+    long the sections between chats are."""
+    last = int(scan.pos[-1]) if scan.pos.size and scan.pos[-1] >= start else start
+    pending = _owner(scan, buf, start, tally) if tally.file_owner is None else None
+    return min(last, pending) if pending is not None else last
 
 
 def _last(scan: Scan, start: int, stop: int, mask: np.ndarray) -> int | None:

@@ -68,3 +68,24 @@ def test_keys_after_messages_hand_over_and_bad_files_are_refused():
         read(messages_export(["a", "b"])[:-12])
     with pytest.raises(InputError, match="not a list"):
         read(messages_export([]).replace(b'"messages": []', b'"messages": {}'))
+
+
+@pytest.mark.parametrize("chunk", [5, 64, 1 << 20])
+def test_long_sections_between_chats_are_not_held_and_the_owner_is_still_found(chunk, monkeypatch):
+    """Chunks far smaller than the sections before the chats: their buffer keeps only from the last bracket."""
+    contacts = ",".join(orjson.dumps({"first_name": f"c{i} {{[", "phone": "1"}).decode() for i in range(50))
+    raw = messages_export(["a", "b"]).replace(b'{"personal_information"',
+                                              b'{"contacts": {"list": [' + contacts.encode() + b']}, "personal_information"')
+    seen = []
+    real = compact.Scan
+
+    def spy(buf, depth):
+        seen.append(len(buf))
+        return real(buf, depth)
+
+    monkeypatch.setattr(compact, "Scan", spy)
+    out, tally = read(raw, chunk, monkeypatch)
+    parsed = [m for c, b in out if b != [] for m in parse_batch(b.segment, b.indent, tally, b.starts)]
+    assert tally.file_owner == "user42" and {c.id for c, _ in out} == {7} and [m["text"] for m in parsed] == ["a", "b"]
+    if chunk == 64:
+        assert max(seen) < 4 * 64 + 200   # not the whole contacts section (about 2 kB)
