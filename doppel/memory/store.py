@@ -45,30 +45,33 @@ class Bm25:
         listed = tokens(docs)
         lengths = listed.list.len().fill_null(0).to_numpy()
         flat = pl.DataFrame({"tok": listed}).with_row_index("doc").explode("tok").drop_nulls("tok")
-        term, self.vocab = self._term_ids(flat["tok"].cast(pl.Categorical))
-        doc = flat["doc"].to_numpy().astype(np.uint64)
-        key = pl.Series((term.astype(np.uint64) << np.uint64(DOC_BITS)) | doc).sort()  # Polars sorts in parallel
-        runs = key.rle().struct.unnest()  # one row per (term, doc): its key and term frequency
-        pair = runs["value"].to_numpy()
-        tf = runs["len"].to_numpy().astype(np.float64)
-        pair_term = (pair >> np.uint64(DOC_BITS)).astype(np.int64)
-        self.rows = (pair & np.uint64((1 << DOC_BITS) - 1)).astype(np.int32)
-        df = np.bincount(pair_term, minlength=len(self.vocab))
+        words = flat["tok"].cast(pl.Categorical)
+        to_term, self.vocab = self._term_ids(words)
+        # one sort key per token, term id above the document row; sorted, its runs are the (term, doc) pairs
+        # and their term frequencies (Polars sorts and splits in parallel, without numpy temporaries)
+        key = pl.DataFrame({"term": to_term.gather(words.to_physical()), "doc": flat["doc"]}).select(
+            key=(pl.col("term") * (1 << DOC_BITS) + pl.col("doc").cast(pl.UInt64)).sort())
+        runs = key["key"].rle().struct.unnest().select(
+            term=(pl.col("value") // (1 << DOC_BITS)).cast(pl.Int64),
+            row=(pl.col("value") % (1 << DOC_BITS)).cast(pl.Int32), tf=pl.col("len").cast(pl.Float64))
+        term, self.rows, tf = (runs[c].to_numpy() for c in ("term", "row", "tf"))
+        df = np.bincount(term, minlength=len(self.vocab))
         self.indptr = np.concatenate(([0], np.cumsum(df)))
         idf = np.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
         norm = K1 * ((1 - B) + B * lengths[self.rows] / max(lengths.mean(), 1e-9))
-        self.data = (idf[pair_term] * tf / (norm + tf)).astype(np.float32)
+        self.data = (idf[term] * tf / (norm + tf)).astype(np.float32)
 
     @staticmethod
-    def _term_ids(words: pl.Series) -> tuple[np.ndarray, dict[str, int]]:
-        """Each token's term id (its lowercased form's rank in the sorted vocabulary) and the vocabulary."""
+    def _term_ids(words: pl.Series) -> tuple[pl.Series, dict[str, int]]:
+        """Term id by the tokens' categorical code (its lowercased form's rank in the sorted vocabulary), and the
+        vocabulary."""
         distinct = words.unique()
         lower = distinct.cast(pl.String).str.to_lowercase()
         vocab = lower.unique().sort()
         ids = dict(zip(vocab.to_list(), range(len(vocab))))
-        to_term = np.zeros(int(distinct.to_physical().max() or 0) + 1, dtype=np.int64)
-        to_term[distinct.to_physical().to_numpy()] = np.array([ids[w] for w in lower.to_list()], dtype=np.int64)
-        return to_term[words.to_physical().to_numpy()], ids
+        to_term = np.zeros(int(distinct.to_physical().max() or 0) + 1, dtype=np.uint64)
+        to_term[distinct.to_physical().to_numpy()] = np.array([ids[w] for w in lower.to_list()], dtype=np.uint64)
+        return pl.Series(to_term), ids
 
     def scores(self, query: str) -> np.ndarray:
         """The BM25 score of every document for the query (0 where no word is shared); a repeated word counts
