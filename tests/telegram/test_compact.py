@@ -62,6 +62,9 @@ def test_keys_after_messages_hand_over_and_bad_files_are_refused():
     with pytest.raises(NotDesktopLayout) as err:
         read(messages_export(["a"], '"name": "n"'))
     assert err.value.chats_done == 0
+    with pytest.raises(NotDesktopLayout) as err:   # a single-chat export: the root is the chat
+        read(b'{"name": "n", "type": "personal_chat", "id": 7, "messages": [{"id": 1, "text": "a"}]}')
+    assert err.value.chats_done == 0
     with pytest.raises(InputError, match="not valid JSON"):
         read(messages_export(["a"]) + b"}")
     with pytest.raises(InputError, match="never end"):
