@@ -192,7 +192,7 @@ def test_written_rows_carry_no_contact_ids_or_times(tmp_path, monkeypatch):
     for split in ("train", "val"):
         path = tmp_path / "processed" / f"{split}.json"
         written = json.loads(path.read_text())
-        assert written and {tuple(r) for r in written} == {("instruction", "input", "output", "session")}
+        assert written and {tuple(r) for r in written} == {("instruction", "input", "output", "session", "memory")}
         assert "987654321" not in path.read_text() and "2026" not in path.read_text()
 
 

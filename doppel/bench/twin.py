@@ -3,7 +3,7 @@ twin, beside the tiny default's on the same data.
 
     doppel bench twin [--messages 8000] [--steps 10] [--seq 256] [--rows 24] [--loss-rows 64] [--seeds 42]
 
-`doppel sample --language en` writes the export once into the work folder. Then each run (the tiny default, and
+`doppel sample --language en` writes the export once into the work folder (with the project's sample.facts). Then each run (the tiny default, and
 the real base once per seed) gets a copy of the project in a folder of its own: a params.yaml (the project's, with
 the bench's knobs) in which the pipeline's stages run as dvc.yaml runs them (its `cmd` lines, `python stages/NAME.py
 ...`, the scripts from the project's stages/, the copy as the working directory): check, ingest, scrub, segment,
@@ -251,9 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     clock = Clock()
     from doppel.sample.writer import write
 
-    export = args.workdir / f"export-{LANGUAGE}-{args.messages}-{args.sample_seed}"
+    facts = bool(project["sample"]["facts"])  # the project's sample.facts: planted facts, fact recall measured
+    export = args.workdir / f"export-{LANGUAGE}-{args.messages}-{args.sample_seed}{'-facts' if facts else ''}"
     if not (export / "result.json").is_file():
-        _, s = write(export, args.messages, args.sample_seed, None, language=LANGUAGE)
+        _, s = write(export, args.messages, args.sample_seed, None, facts=facts, language=LANGUAGE)
         clock.line(f"sample ({LANGUAGE}): {s['messages']} messages, {s['chats']} chats -> {export}")
     # the real base first: stopped during the tiny run, a rerun with --skip-tiny prints its table at once
     runs = [(f"real-s{seed}", True, seed) for seed in args.seed_list]

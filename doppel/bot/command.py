@@ -25,6 +25,7 @@ from doppel.telegram.flood import Stop
 from doppel.telegram.fetch.session import (CREDENTIALS_EPILOG, load_credentials, make_client, prepare_session,
                                            resolve_session, secure_session)
 
+MEMORY_TABLE = Path("data/interim/memory.parquet")  # the memory stage's output (dvc.yaml)
 SLEEP = asyncio.sleep  # tests replace it: FloodWait countdowns, typing delays, reconnect pauses
 RECONNECT_S = (5, 300)  # first and longest pause before reconnecting
 
@@ -73,8 +74,12 @@ def make_backend(args: argparse.Namespace, cfg: BotConfig, system: str):
         return backend
     from doppel.model.load import load_twin
 
+    from doppel.memory.recall import open_memory
+
+    memory_cfg = config.load("memory", args.params)
+    memory = open_memory(memory_cfg, MEMORY_TABLE, cfg.context_tokens, str(args.params))
     twin = load_twin(args.params, args.base, None if args.no_adapter else cfg.adapter, cfg.device, cfg.precision)
-    backend = TwinBackend(twin, system, cfg.sampling, cfg.context_tokens)
+    backend = TwinBackend(twin, system, cfg.sampling, cfg.context_tokens, memory, memory_cfg)
     backend.name = f"{twin.checkpoint_dir.name} + {twin.adapter_dir or 'no adapter'}"
     return backend
 

@@ -26,7 +26,8 @@ def test_bench_twin_end_to_end_on_the_tiny_base(tmp_path):
     params = yaml.safe_load((work / "params.yaml").read_text())
     assert params["sample"]["language"] == "en" and params["train"]["max_steps"] == 2
     assert params["train"]["seed"] == 5 and params["evaluate"]["generate_rows"] == 3
-    assert params["ingest"]["input"] == str(tmp_path / "export-en-1500-7")
+    facts = "-facts" if yaml.safe_load((ROOT / "params.yaml").read_text())["sample"]["facts"] else ""
+    assert params["ingest"]["input"] == str(tmp_path / f"export-en-1500-7{facts}")
     val = json.loads((work / "data" / "processed" / "val.json").read_text())
     assert val and not any(re.search("[а-яё]", r["output"], re.I) for r in val)
     details = json.loads((work / "reports" / "evaluation.json").read_text())

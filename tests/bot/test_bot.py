@@ -60,7 +60,8 @@ def files(tmp_path_factory, tiny_twin):
     serve = {k: v for k, v in SAMPLING.items() if k != "seed"}
     params = F.write_params(root / "params.yaml", chat={**SAMPLING, "adapter": str(ad), "device": "cpu"},
                             bot={**SAMPLING, "adapter": str(ad), "device": "cpu", "log": str(root / "logs" / "bot.jsonl")},
-                            serve={**serve, "adapter": str(ad), "port": 0, "threads": 1, "device": "cpu"})
+                            serve={**serve, "adapter": str(ad), "port": 0, "threads": 1, "device": "cpu"},
+                            memory={"enabled": False})   # memory: tests/bot/test_backend_memory.py
     return ck, ad, params
 
 
@@ -231,15 +232,19 @@ def test_owner_draft_is_left_alone(backend, tmp_path):
     assert say(bot, client, ANN, "hi") == "kept"
     assert client.drafts == {ANN.id: "I'll call you la"} and client.draft_writes == []
 
+    asked_in = []
+
     class TypingMeanwhile:  # the owner starts typing while the twin is still answering
         name = "twin"
 
-        def reply(self, turns):
+        def reply(self, turns, chat_id=None):
+            asked_in.append(chat_id)
             client.drafts[CAT.id] = "wait, I"
             return backend.reply(turns)
 
     bot.backend = TypingMeanwhile()
     assert say(bot, client, CAT, "hi") == "kept"
+    assert asked_in == [CAT.id]   # the backend is told the chat (its memory recalls from it)
     assert client.drafts[CAT.id] == "wait, I" and client.draft_writes == []
     assert bot.state.counts["kept"] == 2
 
@@ -390,7 +395,7 @@ def test_placeholder_and_empty_replies_are_never_drafted_nor_sent(backend, tmp_p
         def __init__(self, replies):
             self.replies = list(replies)
 
-        def reply(self, turns):
+        def reply(self, turns, chat_id=None):
             return self.replies.pop(0)
 
     bot, client = make_bot(Canned(["call me at <PHONE>", "  ", "mail <EMAIL> ok"]), tmp_path, mode="auto",
