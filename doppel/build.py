@@ -105,8 +105,9 @@ def split_by_time(rows: pl.DataFrame, turns: pl.DataFrame, val_share: float) -> 
 
 def check_roles(turns: pl.DataFrame) -> None:
     if turns.height and turns["is_owner"].all():
-        raise InputError("turns", "every turn is the owner's: the owner flag looks swapped or unset "
-                         "(check ingest.owner_id and that your chats have other speakers)")
+        raise InputError("turns", "every turn is the owner's, so no reply has anything to answer: too little "
+                         "history (export more: chats where others write to you), or the owner flag is wrong "
+                         "(check ingest.owner_id)")
 
 
 def check_val(train: pl.DataFrame, val: pl.DataFrame) -> None:

@@ -277,5 +277,5 @@ def test_a_tiny_exports_hints_lead_to_the_real_cause_and_then_to_a_dataset():
     turns, report = segment.run(cfg("segment", session_gap_hours=1), msgs)         # between the two hints
     train, val, built = build.run(cfg("build"), turns)
     assert (train.height, val.height) == (3, 3) and built["sessions"] == {"train": 1, "val": 1}
-    with pytest.raises(InputError, match="owner flag"):     # a real swap is still called one
+    with pytest.raises(InputError, match="owner flag is wrong"):   # a real swap is still named
         build.run(cfg("build"), turns.with_columns(is_owner=pl.lit(True)))
