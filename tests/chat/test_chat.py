@@ -93,6 +93,13 @@ def test_piped_lines_starting_with_a_slash_are_commands_never_messages(setup):
     assert code == 0 and [r["message"] for r in records] == ["hi", "/slash", "привет"]  # // escapes a slash
     assert records[0]["reply"] + "\n" == in_process(setup, "", "--message", "hi")[1]
     assert all(set(r) == {"message", "reply"} for r in records)
+    assert "empty line" not in err
+    # empty lines get no record, and their count is said (once silently dropped: a line count that did not match)
+    code, blank_out, err = in_process(setup, "hi\n\n  \n/foo\n//slash\nпривет\n\n", "--jsonl")
+    assert code == 0 and blank_out == out and err.splitlines()[-1] == (
+        "(skipped 3 empty lines: an empty message gets no reply)")
+    code, _, err = in_process(setup, "\n/quit\n", "--jsonl")
+    assert code == 0 and err.splitlines()[-1] == "(skipped 1 empty line: an empty message gets no reply)"
     code, out, _ = in_process(setup, "", "--message", "hi", "--jsonl")
     assert code == 0 and json.loads(out) == records[0] and out.count("\n") == 1
 
