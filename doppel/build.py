@@ -142,6 +142,9 @@ def percentiles(values: pl.Series) -> dict[str, int]:
 def run(cfg: BuildConfig, turns: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Turns -> (train rows, val rows, report)."""
     Turn.validate(turns)
+    if turns.is_empty():
+        raise InputError("turns", "no turns at all: no message was kept upstream (an empty export, or every "
+                         "message dropped: see the ingest and segment summaries, reports/ingest.json)")
     check_roles(turns)
     rows, dropped = instruction_rows(turns, cfg)
     if rows.is_empty():
