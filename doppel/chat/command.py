@@ -138,7 +138,12 @@ def _recall(args: argparse.Namespace, context_tokens: int, stderr: TextIO):
               file=stderr)
         return None
     check_budget(cfg, context_tokens, str(args.params))
-    return Recall(Memory.load(args.memory_table), cfg, args.chat_id)
+    memory = Memory.load(args.memory_table)
+    if cfg.scope == "chat" and args.chat_id not in set(memory.chat_ids.tolist()):  # a typo'd id: not "nothing found"
+        print(f"(memory: chat {args.chat_id} has no memories in {args.memory_table}; the chat ids are the keys of "
+              "`chats` in reports/ingest.json; replying without memory)", file=stderr)
+        return None
+    return Recall(memory, cfg, args.chat_id)
 
 
 def _shown(recall, stderr: TextIO):

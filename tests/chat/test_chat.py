@@ -276,6 +276,9 @@ def test_show_memory_prints_what_was_retrieved_and_scope_needs_a_chat(setup, tmp
     code, _, err = in_process(setup, "", "--message", "how is the dog?", "--chat", "778", "--show-memory",
                               "--memory-table", str(table))
     assert code == 0 and "(memory: nothing retrieved)" in err and "Rex" not in err
+    code, _, err = in_process(setup, "", "--message", "how is the dog?", "--chat", "779", "--show-memory",
+                              "--memory-table", str(table))   # no such chat: said, not "nothing retrieved"
+    assert code == 0 and "(memory: chat 779 has no memories in " in err and "retrieved" not in err
     code, _, err = in_process(setup, "", "--message", "how is the dog?", "--show-memory", "--memory-table", str(table))
     assert code == 0 and "give --chat ID" in err and "retrieved" not in err
     code, _, err = in_process(setup, "", "--message", "dog", "--chat", "777", "--memory-table", str(tmp_path / "no"))
