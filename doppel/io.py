@@ -33,12 +33,19 @@ def write_parquet(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
         frame.write_parquet(path, statistics=False)
 
 
+def _column_types(model) -> dict:
+    """{column: Polars type} of a pandera model, or the dict itself (doppel.tables: no pandera needed)."""
+    if model is None or isinstance(model, dict):
+        return model or {}
+    return {c: col.dtype.type for c, col in model.to_schema().columns.items()}
+
+
 def read_table(path: Path, columns: list[str], model=None, optional: tuple[str, ...] | None = None,
                hint: str = RUN_FIRST) -> pl.DataFrame:
-    """A previous stage's table, checked for the columns this stage reads and, given a pandera model, their
-    types (integers of any width pass for integers). With `optional` (columns used when present), only
-    `columns` and those are read: a stage that needs a few columns does not decode the others. `hint`: how to
-    get a missing file."""
+    """A previous stage's table, checked for the columns this stage reads and, given a pandera model or a dict of
+    column types (doppel.tables), their types (integers of any width pass for integers). With `optional` (columns
+    used when present), only `columns` and those are read: a stage that needs a few columns does not decode the
+    others. `hint`: how to get a missing file."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, f"no such file ({hint})")
@@ -55,11 +62,11 @@ def read_table(path: Path, columns: list[str], model=None, optional: tuple[str, 
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(path, f"missing columns: {', '.join(missing)}")
-    expected = model.to_schema().columns if model is not None else {}
+    expected = _column_types(model)
     for c in columns:
         if c not in expected:
             continue
-        want = expected[c].dtype.type
+        want = expected[c]
         if frame.schema[c] != want and not (frame.schema[c].is_integer() and want.is_integer()):
             raise InputError(path, f"column {c!r} is {frame.schema[c]}, expected {want}")
     return frame
