@@ -143,8 +143,9 @@ def run(cfg: BuildConfig, turns: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFra
     """Turns -> (train rows, val rows, report)."""
     Turn.validate(turns)
     if turns.is_empty():
-        raise InputError("turns", "no turns at all: no message was kept upstream (an empty export, or every "
-                         "message dropped: see the ingest and segment summaries, reports/ingest.json)")
+        raise InputError("turns", "no turns at all: no session holding an owner's message was kept (an empty "
+                         "export, every message dropped, or none by the owner: see the ingest and segment "
+                         "summaries, reports/ingest.json)")
     check_roles(turns)
     rows, dropped = instruction_rows(turns, cfg)
     if rows.is_empty():

@@ -241,8 +241,9 @@ def test_build_report_and_refusals():
     assert report["output_tokens_approx"] == {"p50": 2, "p90": 2, "p99": 2, "max": 2}  # of 1, 1, 2, 2
     with pytest.raises(InputError) as err:   # an empty export: once "no owner turn has context (...chat_types)"
         build.run(cfg("build"), owners_only.clear())
-    assert str(err.value) == ("turns: no turns at all: no message was kept upstream (an empty export, or every "
-                              "message dropped: see the ingest and segment summaries, reports/ingest.json)")
+    assert str(err.value) == ("turns: no turns at all: no session holding an owner's message was kept (an empty "
+                              "export, every message dropped, or none by the owner: see the ingest and segment "
+                              "summaries, reports/ingest.json)")
     no_context = turns_table([(1, 0, 0, True, "a", 0), (1, 0, 1, False, "b", 1)])
     with pytest.raises(InputError) as err:
         build.run(cfg("build"), no_context)

@@ -67,7 +67,8 @@ def test_consecutive_messages_of_one_sender_merge():
 def test_dropped_messages_do_not_enter_turns():
     msgs = messages([(1, 0, False, "hi"), (1, 1, True, "hey")]).with_columns(
         drop_reason=pl.Series([None, "forwarded"]))
-    with pytest.raises(InputError, match="no training rows"):  # the only owner message was dropped
+    with pytest.raises(InputError, match="no turns at all: no session holding an owner's message was kept"):
+        # the only owner message was dropped, and with it the session of the other side's
         build.run(cfg("build"), segment.run(cfg("segment"), msgs)[0])
 
 
