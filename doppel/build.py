@@ -124,8 +124,9 @@ def split_by_time(rows: pl.DataFrame, turns: pl.DataFrame, val_share: float) -> 
 
 def check_roles(turns: pl.DataFrame) -> None:
     if turns.height and turns["is_owner"].all():
-        raise InputError("turns", "every turn is the owner's: the owner flag looks swapped or unset "
-                         "(check ingest.owner_id and that your chats have other speakers)")
+        raise InputError("turns", "every turn is the owner's, so no reply has anything to answer: too little "
+                         "history (export more: chats where others write to you), or the owner flag is wrong "
+                         "(check ingest.owner_id)")
 
 
 def check_val(train: pl.DataFrame, val: pl.DataFrame) -> None:
@@ -162,6 +163,10 @@ def run(cfg: BuildConfig, turns: pl.DataFrame, memory: MemoryConfig | None = Non
     """Turns -> (train rows, val rows, report). With `memory` enabled each row gets its memory block
     (doppel.memory.rows: from the train split, before the row), within build.context_tokens."""
     Turn.validate(turns)
+    if turns.is_empty():
+        raise InputError("turns", "no turns at all: no session holding an owner's message was kept (an empty "
+                         "export, every message dropped, or none by the owner: see the ingest and segment "
+                         "summaries, reports/ingest.json)")
     check_roles(turns)
     rows, dropped = instruction_rows(turns, cfg, memory_rows.reserve(memory))
     if rows.is_empty():

@@ -40,13 +40,15 @@ def _column_types(model) -> dict:
     return {c: col.dtype.type for c, col in model.to_schema().columns.items()}
 
 
-def read_table(path: Path, columns: list[str], model=None, optional: tuple[str, ...] | None = None) -> pl.DataFrame:
+def read_table(path: Path, columns: list[str], model=None, optional: tuple[str, ...] | None = None,
+               hint: str = RUN_FIRST) -> pl.DataFrame:
     """A previous stage's table, checked for the columns this stage reads and, given a pandera model or a dict of
-    column types (doppel.tables), their types (integers of any width pass for integers). With `optional` (columns used when present), only
-    `columns` and those are read: a stage that needs a few columns does not decode the others."""
+    column types (doppel.tables), their types (integers of any width pass for integers). With `optional` (columns
+    used when present), only `columns` and those are read: a stage that needs a few columns does not decode the
+    others. `hint`: how to get a missing file."""
     path = Path(path)
     if not path.exists():
-        raise InputError(path, f"no such file ({RUN_FIRST})")
+        raise InputError(path, f"no such file ({hint})")
     if path.is_dir():
         raise InputError(path, "is a folder, expected a .parquet file")
     try:

@@ -89,10 +89,14 @@ async def keep_connected(client, stopped: list, err=None) -> None:
     err = err or sys.stderr
     pause = RECONNECT_S[0]
     while True:
-        await client.run_until_disconnected()
+        why = ""
+        try:
+            await client.run_until_disconnected()
+        except (ConnectionError, OSError, EOFError) as error:  # dropped with an error (IncompleteReadError: EOF)
+            why = f" ({type(error).__name__})"
         if stopped:
             return
-        print(f"doppel bot: lost the connection to Telegram; reconnecting in {pause}s", file=err, flush=True)
+        print(f"doppel bot: lost the connection to Telegram{why}; reconnecting in {pause}s", file=err, flush=True)
         await SLEEP(pause)
         try:
             await client.connect()
@@ -176,10 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
     except ConnectionError as err:
         print(f"doppel bot: error: cannot reach Telegram ({err}); start it again when online", file=sys.stderr)
-        code = 2
-    except EOFError:
-        print("doppel bot: error: not logged in yet: run `doppel bot` (or `doppel fetch`) once in a terminal to log "
-              "in (phone number, login code, 2FA password)", file=sys.stderr)
         code = 2
     finally:
         secure_session(session)

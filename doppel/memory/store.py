@@ -20,9 +20,11 @@ import numpy as np
 import polars as pl
 
 from doppel.errors import InputError
+from doppel.io import read_table
 from doppel.memory.index import COLUMNS
 
 SCOPES = ("chat", "all")
+LOAD_HINT = "run `dvc checkout` first (restores it from the DVC cache), else `dvc repro memory`"
 # Placeholders (<NAME>, <PHONE>, ...) are not words: "name" in a query must not match every redacted name.
 PLACEHOLDER = r"<[A-Z_]+>"
 # A token: 2+ word characters, bm25s' default pattern `\b\w\w+\b` (a greedy run of word characters is bounded
@@ -100,13 +102,8 @@ class Memory:
 
     @classmethod
     def load(cls, path: Path) -> "Memory":
-        if not Path(path).is_file():
-            raise InputError(path, "memory table not found: run the memory stage (`dvc repro memory`)")
-        try:
-            table = pl.read_parquet(path)
-        except Exception as err:  # noqa: BLE001 - any unreadable file is one line naming it
-            raise InputError(path, f"not a readable parquet file ({type(err).__name__})") from None
-        return cls(table)
+        """The memory stage's table (io.read_table's checks: a missing, foreign or unreadable file is one line)."""
+        return cls(read_table(path, list(COLUMNS), hint=LOAD_HINT))
 
     def __len__(self) -> int:
         return self.table.height

@@ -527,6 +527,37 @@ def test_main_reconnects_and_stops_cleanly_on_ctrl_c(files, tmp_path, monkeypatc
         "doppel bot: stopped (0 drafted, 0 sent, 0 suppressed)"]
 
 
+class DroppedClient(FlakyClient):
+    """Telegram hangs up mid-read (asyncio.IncompleteReadError, an EOFError), the reconnect works, then Ctrl-C."""
+
+    async def run_until_disconnected(self):
+        self.runs += 1
+        if self.runs == 1:
+            raise asyncio.IncompleteReadError(b"", 8)
+        raise KeyboardInterrupt
+
+    async def connect(self):
+        self.connects += 1
+
+
+def test_a_connection_dropped_mid_read_reconnects_and_is_no_login_problem(files, tmp_path, monkeypatch, capsys):
+    """The bot once took an EOFError after login for a missing login ("not logged in yet") and stopped."""
+    ck, _, params = files
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TELEGRAM_API_ID", "1")
+    monkeypatch.setenv("TELEGRAM_API_HASH", "h")
+    client = DroppedClient()
+    monkeypatch.setattr(command, "make_client", lambda session, api_id, api_hash, fetch: client)
+    monkeypatch.setattr(command, "SLEEP", Sleeps())
+    code = cli.main(["bot", "--base", str(ck), "--params", str(params), "--log", str(tmp_path / "bot.jsonl")])
+    err = capsys.readouterr().err
+    assert code == 0 and command.SLEEP.calls == [5] and client.connects == 2, err
+    assert err.splitlines()[1:] == [
+        "doppel bot: lost the connection to Telegram (IncompleteReadError); reconnecting in 5s",
+        "doppel bot: reconnected",
+        "doppel bot: stopped (0 drafted, 0 sent, 0 suppressed)"]
+
+
 def test_main_names_a_connection_failure_at_start(files, tmp_path, monkeypatch, capsys):
     ck, _, params = files
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))

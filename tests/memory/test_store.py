@@ -82,12 +82,21 @@ def test_no_shared_word_no_memory_and_placeholders_are_not_words():
 def test_empty_table_and_bad_input(tmp_path):
     empty = Memory(table([(A, 1, "", "x")]).clear())
     assert len(empty) == 0 and empty.search("dog", chat_id=A, k=3) == []
-    with pytest.raises(InputError, match="memory table not found"):
+    # io.read_table's checks, each one line naming the file: missing (with the way back), a folder, not
+    # parquet, another stage's table
+    with pytest.raises(InputError, match=r"nope.parquet: no such file \(run `dvc checkout` first .*`dvc repro memory`"):
         Memory.load(tmp_path / "nope.parquet")
+    with pytest.raises(InputError, match="is a folder"):
+        Memory.load(tmp_path)
+    (tmp_path / "text.parquet").write_text("not parquet")
+    with pytest.raises(InputError, match="text.parquet: not a readable parquet file"):
+        Memory.load(tmp_path / "text.parquet")
     bad = tmp_path / "bad.parquet"
     pl.DataFrame({"chat_id": [1]}).write_parquet(bad)
-    with pytest.raises(InputError, match="not a memory table"):
+    with pytest.raises(InputError, match="bad.parquet: missing columns: session_id, turn_index, ts, answered, text"):
         Memory.load(bad)
+    with pytest.raises(InputError, match="not a memory table"):
+        Memory(pl.DataFrame({"chat_id": [1]}))
     with pytest.raises(ValueError):
         Memory(table([(A, 1, "", "dog")])).search("dog", chat_id=A, k=1, scope="chats")
 
