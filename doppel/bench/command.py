@@ -1,4 +1,4 @@
-"""`doppel bench prep|train|serve|memory|scrub`: rerunnable benchmarks that print their figures."""
+"""`doppel bench prep|train|serve|memory|scrub|twin`: rerunnable benchmarks that print their figures."""
 from __future__ import annotations
 
 import importlib
@@ -10,6 +10,8 @@ BENCHES = {
     "serve": ("doppel.bench.serve", "a running `doppel serve`: req/s, p50/p95 latency at 1, 4, 16 clients"),
     "memory": ("doppel.bench.memory", "the memory index: build messages/s and retrieval ms per reply, beside the goals"),
     "scrub": ("doppel.bench.scrub", "redaction: recall per class on the red-team set, clean lines changed, speed"),
+    "twin": ("doppel.bench.twin", "the real base trained on the English sample: every evaluate figure, base vs "
+                                  "twin, beside the tiny default's"),
 }
 
 

@@ -15,6 +15,7 @@ class SampleConfig(Section):
     messages: PositiveInt
     seed: int
     facts: bool   # plant the owner's facts (doppel/sample/facts.py) for the memory's fact recall
+    language: Literal["ru", "en"]   # en: every conversation in English (doppel.sample.skeleton.LANGUAGES)
 
 
 class FetchConfig(Section):

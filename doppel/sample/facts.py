@@ -4,7 +4,9 @@ In every personal chat the owner states facts about themself (city, job, pet's n
 what their sister does) now and then in the chat's earlier part; in its latest part (where build's val split
 lies: the latest sessions) the friend asks about them and the owner's next message answers with the fact. The
 rewrite is of plain text messages only, a friend's message directly followed by the owner's, seeded, streamed
-(a one-message lookahead). Off, the export is byte for byte what it was without this module.
+(a one-message lookahead). Off, the export is byte for byte what it was without this module. The facts are
+English sentences: in the English sample (`sample.language: en`) they read like the rest of the chat; in the
+Russian one, like the owner's code-switching.
 
 Values are lowercase common words, not names: scrub.names would redact a sister's or a pet's human name to <NAME>
 and no reply could recall it (so the sibling fact is what the sister does).

@@ -23,6 +23,9 @@ from doppel.sample.words import (
 
 Part = tuple[str, str, "str | None"]  # (entity type, text, href)
 SERVICE_ACTS = (CALL, PIN, CREATE, MIGRATE, INVITE)
+# a file's caption (the passport scan's "\0" takes a planted passport number)
+CAPTIONS_RU = ("Вот, держи.", "Here's the draft.", "Скан.", "Посмотри, пожалуйста.", "Скан паспорта, серия и номер \0")
+CAPTIONS_EN = ("Here you go.", "Here's the draft.", "The scan.", "Have a look, please.", "Passport scan, number \0")
 LOGIN_CODE_TAIL = (
     ". Do not give this code to anyone, even if they say they are from Telegram!\n\n❗️This code can be used "
     "to log in to your Telegram account. We never ask it for anything else.\n\nIf you didn't request this "
@@ -31,8 +34,9 @@ LOGIN_CODE_TAIL = (
 
 
 class Renderer:
-    def __init__(self, chat: Chat, chat_no: int, seed: int, planted: list[dict]):
+    def __init__(self, chat: Chat, chat_no: int, seed: int, planted: list[dict], language: str = "ru"):
         self.chat = chat
+        self.english = language == "en"  # every person writes English; a conversation keeps its slot values
         self.no = chat_no
         self.rng = random.Random(f"doppel-sample:{seed}:{chat.key}:text")
         self.planted = planted
@@ -56,9 +60,12 @@ class Renderer:
         return bank if bank is not None else TOPICS["mood"][lang]
 
     def fill(self, template: str, lang: str, person: Person) -> str:
-        return fill(template, self.rng, lang, person.fem, self.addr_fem)
+        memo = self.state.setdefault("slots", {}) if self.english else None
+        return fill(template, self.rng, lang, person.fem, self.addr_fem, memo)
 
     def person_lang(self, person: Person, conv_lang: str) -> str:
+        if self.english:
+            return "en"
         return conv_lang if conv_lang in person.langs else person.langs[0]
 
     # --- message text for a conversational act ------------------------------------------------------
@@ -149,6 +156,10 @@ class Renderer:
             if (code >> 16) & 1:
                 self.state = {}
                 self.last_q = None
+            if self.english:
+                if self.state.get("topic", topic) != topic:  # a new topic: new films, dishes, days
+                    self.state.pop("slots", None)
+                self.state["topic"] = topic
             date = export_date(ts)
             m: dict = {"id": mid, "type": "message", "date": date, "date_unixtime": str(ts)}
             if chat.kind == "channel":
@@ -287,8 +298,7 @@ class Renderer:
             m["via_bot"] = "@gif"
         media.document(rng, m, act)
         if act == FILE and rng.random() < 0.5:
-            raw = rng.choice(("Вот, держи.", "Here's the draft.", "Скан.", "Посмотри, пожалуйста.",
-                              "Скан паспорта, серия и номер \0"))
+            raw = rng.choice(CAPTIONS_EN if self.english else CAPTIONS_RU)
             text = apply_style(person.style, raw, S, lang, rng)
             if "\0" in text:
                 value = passport(rng)

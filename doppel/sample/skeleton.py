@@ -20,8 +20,10 @@ def _pack(sender: int, act: int, topic: int, lang: int, new: int) -> int:
     return sender | act << 5 | topic << 10 | lang << 15 | new << 16
 
 
-def _conv_dialog(rng: random.Random, chat: Chat, topics: tuple[int, ...], tweights: tuple[float, ...]):
-    """One conversation: a list of (offset_seconds, code)."""
+def _conv_dialog(rng: random.Random, chat: Chat, topics: tuple[int, ...], tweights: tuple[float, ...],
+                 greet_back: bool = False):
+    """One conversation: a list of (offset_seconds, code). `greet_back` (the English sample): a greeting that
+    opens a conversation is answered with a greeting."""
     members = chat.members
     n = len(members)
     lang = 1 if rng.random() < chat.en_share else 0
@@ -31,6 +33,7 @@ def _conv_dialog(rng: random.Random, chat: Chat, topics: tuple[int, ...], tweigh
     out: list[tuple[int, int]] = []
     off = 0
     pending = False
+    greeted = False
     first = True
     if chat.kind == "dialog" and rng.random() < 0.035:  # a call, sometimes instead of writing
         out.append((0, _pack(speaker, CALL, topic, lang, 1)))
@@ -46,6 +49,9 @@ def _conv_dialog(rng: random.Random, chat: Chat, topics: tuple[int, ...], tweigh
         else:
             if rng.random() < 0.12:
                 topic = rng.choices(topics, tweights)[0]
+            if greeted:
+                acts.append(GREET)
+                greeted = False
             if pending:
                 acts.append(ANSWER)
             else:
@@ -61,6 +67,7 @@ def _conv_dialog(rng: random.Random, chat: Chat, topics: tuple[int, ...], tweigh
         if turn == n_turns - 1 and rng.random() < 0.35:
             acts.append(BYE)
         pending = acts[-1] == QUESTION
+        greeted = greet_back and turn == 0 and acts[0] == GREET
         for j, act in enumerate(acts):
             if act in (REACT, STATEMENT, EMOJI) and rng.random() < p.media:
                 act = rng.choices(_MEDIA_ACT, p.media_w)[0]
@@ -111,7 +118,7 @@ def _local_hour(ts: int) -> float:
     return ((ts + TZ) % DAY) / 3600.0
 
 
-def _skeleton(chat: Chat, seed: int) -> None:
+def _skeleton(chat: Chat, seed: int, language: str = "ru") -> None:
     rng = random.Random(f"doppel-sample:{seed}:{chat.key}:skeleton")
     topics = tweights = ()
     if chat.kind in ("dialog", "group"):
@@ -130,7 +137,7 @@ def _skeleton(chat: Chat, seed: int) -> None:
             if chat.kind == "group" and rng.random() < 0.01:
                 conv = [(0, _pack(rng.randrange(len(chat.members)), INVITE, 0, 0, 1))]
             else:
-                conv = _conv_dialog(rng, chat, topics, tweights)
+                conv = _conv_dialog(rng, chat, topics, tweights, greet_back=language == "en")
         else:
             conv = _conv_other(rng, chat)
         if total + len(conv) > count:
@@ -182,8 +189,19 @@ def _assign_ids(chats: list[Chat], seed: int) -> None:
             c.ids = ids
 
 
-def plan(n_messages: int, seed: int) -> list[Chat]:
+LANGUAGES = ("ru", "en")  # the sample's language (sample.language): ru, the owner's own mix; en, all English
+
+
+def plan(n_messages: int, seed: int, language: str = "ru") -> list[Chat]:
+    """Every chat's skeleton. `language` en: every conversation of the dialogs and groups is in English (a base
+    that reads English: README, "Benchmarks"); ru: most are in Russian, Alex's and some of Sofia's in English."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)} (got {language!r})")
     chats = all_chats()
+    if language == "en":
+        for c in chats:
+            if c.kind in ("dialog", "group"):
+                c.en_share = 1.0
     total_share = sum(c.share for c in chats)
     for c in chats:
         c.count = max(2 if c.kind in ("telegram", "channel") else 4, int(n_messages * c.share / total_share))
@@ -192,7 +210,7 @@ def plan(n_messages: int, seed: int) -> list[Chat]:
     if biggest.count < 4:
         raise ValueError(f"n_messages must be at least {MIN_MESSAGES}")
     for c in chats:
-        _skeleton(c, seed)
+        _skeleton(c, seed, language)
     _assign_ids(chats, seed)
     # dialog order, as the exporter writes it: the most recently active chat first
     chats.sort(key=lambda c: (-c.ts[-1], c.key))

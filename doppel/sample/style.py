@@ -86,7 +86,7 @@ def apply_style(style: str, text: str, kind: str, lang: str, rng: random.Random)
         if kind == S and t.endswith("."):
             t = t[:-1] + ("!!!" if r() < 0.5 else "!")
         if kind == Q and r() < 0.15:
-            t = "Сынок, " + t[:1].lower() + t[1:]
+            t = ("Сынок, " if lang == "ru" else "Son, ") + t[:1].lower() + t[1:]
     elif style in ("papa", "landlord"):
         if not t.endswith((".", "?", "!")):
             t += "."

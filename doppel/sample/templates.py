@@ -9,14 +9,18 @@ from doppel.sample.words import SLOTS
 
 class _Slots(dict):
     """format_map source: each {slot} draws a random value; {v} marks the planted/decoy value;
-    {m/f} agrees with the speaker's grammatical gender, {m|f} with the addressee's."""
+    {m/f} agrees with the speaker's grammatical gender, {m|f} with the addressee's. With a `memo` (the
+    conversation's slot values so far), a slot already drawn keeps its value: a question about a film gets an
+    answer about the same film."""
 
-    def __init__(self, rng: random.Random, lang: str, fem: bool = False, addr_fem: bool = False):
+    def __init__(self, rng: random.Random, lang: str, fem: bool = False, addr_fem: bool = False,
+                 memo: dict[str, str] | None = None):
         super().__init__()
         self.rng = rng
         self.table = SLOTS[lang]
         self.fem = fem
         self.addr_fem = addr_fem
+        self.memo = memo
 
     def __missing__(self, key: str) -> str:
         if key == "v":
@@ -27,13 +31,18 @@ class _Slots(dict):
         if "|" in key:
             m, f = key.split("|")
             return f if self.addr_fem else m
-        return self.rng.choice(self.table[key])
+        if self.memo is None:
+            return self.rng.choice(self.table[key])
+        if key not in self.memo:
+            self.memo[key] = self.rng.choice(self.table[key])
+        return self.memo[key]
 
 
-def fill(template: str, rng: random.Random, lang: str, fem: bool = False, addr_fem: bool = False) -> str:
+def fill(template: str, rng: random.Random, lang: str, fem: bool = False, addr_fem: bool = False,
+         memo: dict[str, str] | None = None) -> str:
     if "{" not in template:
         return template
-    slots = _Slots(rng, lang, fem, addr_fem)
+    slots = _Slots(rng, lang, fem, addr_fem, memo)
     text = template.format_map(slots)
     return text.format_map(slots) if "{" in text else text  # slot values may agree in gender too
 

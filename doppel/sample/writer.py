@@ -22,25 +22,25 @@ def _check(n_messages: int) -> None:
         raise ValueError(f"n_messages must be at least {MIN_MESSAGES} (got {n_messages})")
 
 
-def _messages(chat: Chat, no: int, seed: int, planted: list[dict], facts: bool):
+def _messages(chat: Chat, no: int, seed: int, planted: list[dict], facts: bool, language: str = "ru"):
     """A chat's rendered messages; with `facts`, a personal chat's get the planted facts (doppel.sample.facts)."""
-    messages = Renderer(chat, no, seed, planted).messages()
+    messages = Renderer(chat, no, seed, planted, language).messages()
     if facts and chat.kind == "dialog":
         return planted_facts.plant(messages, list(chat.ts), seed, chat.key)
     return messages
 
 
-def generate(n_messages: int, seed: int, facts: bool = False) -> tuple[dict, list[dict]]:
+def generate(n_messages: int, seed: int, facts: bool = False, language: str = "ru") -> tuple[dict, list[dict]]:
     """The export as a dict (the exact content of result.json) and the planted rows (private data + decoys).
     Holds everything in memory: for large sizes use write_sample, which streams."""
     _check(n_messages)
-    chats = plan(int(n_messages), int(seed))
+    chats = plan(int(n_messages), int(seed), language)
     planted: list[dict] = []
     export = header(seed)
     lists: dict[bool, list] = {False: [], True: []}
     for no, chat in enumerate(chats, 1):
         c = chat_head(chat)
-        c["messages"] = list(_messages(chat, no, seed, planted, facts))
+        c["messages"] = list(_messages(chat, no, seed, planted, facts, language))
         lists[chat.left].append(c)
     export["chats"] = {"about": ABOUT["chats"], "list": lists[False]}
     export["left_chats"] = {"about": ABOUT["left_chats"], "list": lists[True]}
@@ -89,7 +89,7 @@ def _dump_messages(msgs: list[dict]) -> bytes:
 
 
 def _write_chat(f: BinaryIO, chat: Chat, no: int, seed: int, planted: list[dict], chunk: int,
-                facts: bool = False) -> int:
+                facts: bool = False, language: str = "ru") -> int:
     """One chat of the `list`, its messages rendered and written `chunk` at a time; returns how many."""
     for k, v in chat_head(chat).items():
         f.write(b'\n    "' + k.encode() + b'": ' + orjson.dumps(v) + b",")
@@ -97,7 +97,7 @@ def _write_chat(f: BinaryIO, chat: Chat, no: int, seed: int, planted: list[dict]
     batch: list[dict] = []
     first = True
     n_written = 0
-    for m in _messages(chat, no, seed, planted, facts):
+    for m in _messages(chat, no, seed, planted, facts, language):
         batch.append(m)
         if len(batch) == chunk:
             f.write(_dump_messages(batch) if first else b"," + _dump_messages(batch))
@@ -112,7 +112,7 @@ def _write_chat(f: BinaryIO, chat: Chat, no: int, seed: int, planted: list[dict]
 
 
 def _write_export(f: BinaryIO, chats: list[Chat], seed: int, planted: list[dict], chunk: int,
-                  facts: bool = False) -> int:
+                  facts: bool = False, language: str = "ru") -> int:
     head = _reindent(orjson.dumps(header(seed), option=_INDENT2), 0)
     f.write(head[:-2])  # drop the closing "\n}"
     n_written = 0
@@ -125,14 +125,14 @@ def _write_export(f: BinaryIO, chats: list[Chat], seed: int, planted: list[dict]
                 continue
             f.write(b"\n   {" if first_chat else b",\n   {")
             first_chat = False
-            n_written += _write_chat(f, chat, no, seed, planted, chunk, facts)
+            n_written += _write_chat(f, chat, no, seed, planted, chunk, facts, language)
         f.write(b"\n  ]\n }")
     f.write(b"\n}")
     return n_written
 
 
 def write(out_dir: str | Path, n_messages: int, seed: int, planted_path: str | Path | None,
-          chunk: int = 4000, facts: bool = False) -> tuple[Path, dict]:
+          chunk: int = 4000, facts: bool = False, language: str = "ru") -> tuple[Path, dict]:
     """out_dir/result.json (streamed, replaced whole at the end), the planted rows if asked; and counts."""
     _check(n_messages)
     n_messages, seed = int(n_messages), int(seed)
@@ -141,10 +141,10 @@ def write(out_dir: str | Path, n_messages: int, seed: int, planted_path: str | P
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "result.json"
     tmp = path.with_name(path.name + ".tmp")
-    chats = plan(n_messages, seed)
+    chats = plan(n_messages, seed, language)
     planted: list[dict] = []
     with open(tmp, "wb", buffering=1 << 20) as f:
-        n_written = _write_export(f, chats, seed, planted, chunk, facts)
+        n_written = _write_export(f, chats, seed, planted, chunk, facts, language)
     tmp.replace(path)
     if planted_path is not None:
         planted_path = Path(planted_path)
@@ -163,6 +163,7 @@ def write(out_dir: str | Path, n_messages: int, seed: int, planted_path: str | P
     return path, stats
 
 
-def write_sample(out_dir: str | Path, n_messages: int, seed: int, planted_path: str | Path | None = None) -> Path:
+def write_sample(out_dir: str | Path, n_messages: int, seed: int, planted_path: str | Path | None = None,
+                 facts: bool = False, language: str = "ru") -> Path:
     """Write out_dir/result.json (streamed) and, if asked, the planted rows as JSON Lines; returns the path."""
-    return write(out_dir, n_messages, seed, planted_path)[0]
+    return write(out_dir, n_messages, seed, planted_path, facts=facts, language=language)[0]
