@@ -229,9 +229,11 @@ class Held:
 
     def __init__(self, twin):
         self.twin, self.real, self.go, self.started = twin, twin.decode_steps, threading.Event(), threading.Event()
+        self.batches: list[tuple[int, int]] = []  # (rows, max new tokens) of each batch decoded
 
     def __enter__(self):
         def decode_steps(*args, **kwargs):
+            self.batches.append((len(args[0]), args[1]))
             for step in self.real(*args, **kwargs):
                 self.started.set()
                 assert self.go.wait(SAFETY_S)
@@ -288,19 +290,12 @@ def test_the_queue_is_bounded_and_a_cancelled_job_is_dropped(served):
 
 def test_unseeded_jobs_with_equal_settings_share_a_batch(served):
     _, engine, cfg = served
-    batches: list[list[int]] = []
-    take = engine._take
-
-    def record():
-        batch = take()
-        batches.append([j.max_new for j in batch])
-        return batch
     ended = [threading.Event() for _ in range(5)]
 
     def job(i, **fields):
         return engine.job(P.parse_request(json.dumps(body(**{"seed": None, "max_tokens": i + 1, **fields})).encode()),
                           lambda e, i=i: e[0] in ("end", "error") and ended[i].set())
-    engine._take, engine.cfg = record, cfg.model_copy(update={"max_queue": 4})
+    engine.cfg = cfg.model_copy(update={"max_queue": 4})
     try:
         with Held(engine.twin) as held:
             engine.submit(job(0))
@@ -310,5 +305,6 @@ def test_unseeded_jobs_with_equal_settings_share_a_batch(served):
             held.go.set()
             assert all(e.wait(SAFETY_S) for e in ended)
     finally:
-        engine._take, engine.cfg = take, cfg
-    assert batches[:3] == [[1], [2, 4], [3]] and batches[3] == [5]  # max_batch 2: the fifth waits its turn
+        engine.cfg = cfg
+    # max_batch 2: jobs 1 and 3 share a batch, 4 (same settings) waits for the next one
+    assert held.batches == [(1, 1), (2, 4), (1, 3), (1, 5)]
