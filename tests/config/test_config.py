@@ -42,10 +42,10 @@ def test_the_file_itself(tmp_path):
     bad.write_bytes(b"\xff\xfe\x00a")
     assert problem(config.read, bad) == f"{bad}: not valid YAML"
     for text in ("- 1\n", "just text\n", ""):
-        assert problem(config.read, params(tmp_path, text=text)).endswith(
-            ": expected a mapping of sections (ingest:, scrub:, ...)")
-    assert problem(config.read, params(tmp_path, text="buld: {}\n")).endswith(
-        ": buld: unknown section (did you mean build?)")
+        path = params(tmp_path, text=text)
+        assert problem(config.read, path) == f"{path}: expected a mapping of sections (ingest:, scrub:, ...)"
+    path = params(tmp_path, text="buld: {}\n")
+    assert problem(config.read, path) == f"{path}: buld: unknown section (did you mean build?)"
     assert problem(config.read, params(tmp_path, text="zzzzzz: {}\n")).endswith(
         ": zzzzzz: unknown section (known: " + ", ".join(config.SECTIONS) + ")")
     assert config.read(params(tmp_path, text="build: {}\n")) == {"build": {}}
@@ -65,7 +65,10 @@ def test_load_a_section_and_its_source(tmp_path):
     path = params(tmp_path)
     cfg = config.load("build", path)
     assert cfg.val_share == yaml.safe_load(path.read_text())["build"]["val_share"] and cfg.source == path
-    assert problem(config.load, "build", params(tmp_path, text="chat: {}\n")).endswith(": build: section missing")
+    other = params(tmp_path, text="chat: {}\n", name="other.yaml")
+    assert problem(config.load, "build", other) == f"{other}: build: section missing"
+    evaluate = config.load("evaluate", path)  # no context_tokens knob: nothing resolved into it
+    assert "context_tokens" not in evaluate.__dict__ and not hasattr(evaluate, "context_tokens")
 
 
 @pytest.mark.parametrize("section", ["chat", "serve", "bot"])
@@ -130,8 +133,8 @@ def test_keys_unknown_missing_nested_and_across(tmp_path):
 
     def not_a_mapping(v):
         v["build"] = [1]
-    assert problem(config.load, "build", params(tmp_path, not_a_mapping)).endswith(
-        ": build: should be a mapping of keys, got list")
+    path = params(tmp_path, not_a_mapping)
+    assert problem(config.load, "build", path) == f"{path}: build: should be a mapping of keys, got list"
 
 
 def test_check_every_section(tmp_path):
@@ -140,10 +143,11 @@ def test_check_every_section(tmp_path):
 
     def drop(v):
         del v["quiz"]
-    assert problem(config.check, params(tmp_path, drop)).endswith(
-        ": quiz: section missing (every knob has its value in params.yaml)")
+    path = params(tmp_path, drop)
+    assert problem(config.check, path) == f"{path}: quiz: section missing (every knob has its value in params.yaml)"
 
     def bad(v):
         v["bot"]["history_messages"] = 0
-    assert problem(config.check, params(tmp_path, bad)).endswith(
-        ": bot.history_messages: input should be greater than or equal to 1 (got 0)")
+    path = params(tmp_path, bad, name="mine.yaml")  # the file checked is the one named (not params.yaml)
+    assert problem(config.check, path) == \
+        f"{path}: bot.history_messages: input should be greater than or equal to 1 (got 0)"
