@@ -1,5 +1,8 @@
 """doppel.evaluation.evaluate.run in process, small enough to be mutation-tested: every figure it computes
-recomputed here from its parts, on the val rows (never the train rows), the replies seeded chunk by chunk."""
+recomputed here from its parts, on the val rows (never the train rows), the replies seeded chunk by chunk.
+
+One test runs evaluate.run and checks it all: mutmut credits a function to the test that called it, and a module
+fixture's calls would go to the first test alone."""
 from __future__ import annotations
 
 import json
@@ -15,8 +18,14 @@ from doppel.evaluation.style import catchphrases
 GEN, LOSS, BATCH = 5, 6, 2  # 5 rows in 2-row batches: 3 chunks, seeds 7, 8, 9
 
 
-@pytest.fixture(scope="module")
-def result(tiny_twin, tmp_path_factory, one_thread):
+def test_every_figure_of_a_run(tiny_twin, tmp_path_factory, one_thread):
+    result = evaluate_run(tiny_twin, tmp_path_factory)
+    losses_on_the_val_rows_picked_by_the_seed(result)
+    replies_seeded_chunk_by_chunk_on_the_val_rows(result)
+    owner_style_from_train_and_the_other_figures(result)
+
+
+def evaluate_run(tiny_twin, tmp_path_factory):
     ck, ad = tiny_twin
     train, val = F.write_dataset(tmp_path_factory.mktemp("evaluate_run"), n_train=40, n_val=10)
     train_rows, val_rows = (json.loads(p.read_text()) for p in (train, val))
@@ -27,7 +36,7 @@ def result(tiny_twin, tmp_path_factory, one_thread):
     return cfg, ck, ad, train_rows, val_rows, evaluate.run(cfg, ck, ad, train_rows, val_rows)
 
 
-def test_losses_on_the_val_rows_picked_by_the_seed(result):
+def losses_on_the_val_rows_picked_by_the_seed(result):
     from doppel.model.load import load
 
     cfg, ck, ad, train, val, ev = result
@@ -54,7 +63,7 @@ def test_losses_on_the_val_rows_picked_by_the_seed(result):
             assert m["fluency_base_bpb_on_owner"] == round(on_owner, 4) and on_owner != on_twin
 
 
-def test_replies_seeded_chunk_by_chunk_on_the_val_rows(result):
+def replies_seeded_chunk_by_chunk_on_the_val_rows(result):
     from doppel.model.load import load
 
     cfg, ck, ad, train, val, ev = result
@@ -69,7 +78,7 @@ def test_replies_seeded_chunk_by_chunk_on_the_val_rows(result):
     assert ev.tuned != ev.base
 
 
-def test_owner_style_from_train_and_the_other_figures(result):
+def owner_style_from_train_and_the_other_figures(result):
     cfg, ck, ad, train, val, ev = result
     owner = [r["output"] for r in train]
     assert ev.phrases == catchphrases(owner, rows.other_lines(train), 4, cfg.catchphrase_min_share)

@@ -20,10 +20,10 @@ SAFETY_S = 60  # only turns a hang into a failure; bounds no speed
 
 
 @pytest.fixture(scope="module")
-def served(tiny_twin, tmp_path_factory, one_thread):
+def engine_of(tiny_twin, tmp_path_factory, one_thread):
+    """A function making an Engine over the tiny twin (loaded once) with the test's serve section."""
     from doppel import config
     from doppel.model.load import load_twin
-    from doppel.serve.app import Settings, create_app
     from doppel.serve.engine import Engine
 
     ck, ad = tiny_twin
@@ -33,11 +33,37 @@ def served(tiny_twin, tmp_path_factory, one_thread):
                                    "max_body_bytes": BODY_CAP, "context_tokens": 60})
     cfg = config.load("serve", params)
     twin = load_twin(params, ck, ad, "cpu", cfg.precision)
-    engine = Engine(twin, cfg, F.SYSTEM, cfg.context_tokens)
-    app = create_app(engine, Settings("twin", KEY, BODY_CAP, 1234))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        client.headers["Authorization"] = f"Bearer {KEY}"
-        yield client, engine, cfg
+    engines = []
+
+    def make():
+        engines.append(Engine(twin, cfg, F.SYSTEM, cfg.context_tokens))
+        return engines[-1], cfg
+    yield make
+    for engine in engines:
+        engine.close()
+
+
+@pytest.fixture
+def served(engine_of):
+    """(client, engine, cfg): the app built in each test (mutmut credits create_app's routes to the test that
+    built it), over its own engine; the app's lifespan is left to test_shutdown_closes_the_engine."""
+    from doppel.serve.app import Settings, create_app
+
+    engine, cfg = engine_of()
+    client = TestClient(create_app(engine, Settings("twin", KEY, BODY_CAP, 1234)), raise_server_exceptions=False)
+    client.headers["Authorization"] = f"Bearer {KEY}"
+    return client, engine, cfg
+
+
+def test_shutdown_closes_the_engine(engine_of):
+    from doppel.serve.app import Settings, create_app
+
+    engine, _ = engine_of()
+    with TestClient(create_app(engine, Settings("twin", None, BODY_CAP, 0))) as client:
+        assert client.get("/v1/models").status_code == 200  # no key set: open
+    with pytest.raises(P.APIError) as err:
+        engine.submit(engine.job(P.parse_request(json.dumps(body()).encode()), print))
+    assert (err.value.status, err.value.kind, err.value.message) == (503, "server_error", "The server is shutting down.")
 
 
 def body(**fields) -> dict:
