@@ -131,6 +131,7 @@ def test_summary_lines():
 
 
 def test_placeholder_share_rounds_to_four_places():
-    from doppel.evaluation.placeholders import share
+    from doppel.evaluation.placeholders import share, shares
 
     assert share(["<NAME>", "a", "b"]) == 0.3333 and share(["a", "трёхNAME", "<EMAIL>"]) == 0.6667
+    assert shares(["hi"], ["<NAME>", "x"]) == {"placeholder_share_base": 0.0, "placeholder_share_tuned": 0.5}

@@ -1,7 +1,7 @@
 """doppel.evaluation.rows: seeded samples of rows and lines (0: all, at or past the size: all, in order)."""
 from __future__ import annotations
 
-from doppel.evaluation.rows import capped, pick_rows
+from doppel.evaluation.rows import capped, context_turns, other_lines, pick_rows
 
 
 def test_capped_lines():
@@ -18,4 +18,21 @@ def test_pick_rows():
     for n in (0, -1, 10, 11):
         assert pick_rows(rows, n, 3) == rows
     assert pick_rows(rows, 9, 3) != rows and len(pick_rows(rows, 9, 3)) == 9
-    assert pick_rows(rows, 1, 3) != [] and pick_rows([], 3, 3) == []
+    assert len(pick_rows(rows, 1, 3)) == 1 and pick_rows([], 3, 3) == []
+
+
+def test_context_turns():
+    inst = "system line\nThem: Hi!\nMe: привет\nкак ты\nеще\nThem: Fine?\nMe:x"
+    assert context_turns(inst) == [("Them", "Hi!"), ("Me", "привет\nкак ты\nеще"), ("Them", "Fine?\nMe:x")]
+    assert context_turns("only a system line\nand more") == []
+
+
+def test_other_lines_once_per_session():
+    a = "s\nThem: Hi!\nMe: yo\nThem: Fine?"
+    rows = [{"instruction": a, "session": 3}, {"instruction": a + "\nMe: x\nThem: Bye\nThem:  ", "session": 3},
+            {"instruction": a, "session": 4}]
+    assert other_lines(rows) == ["Hi!", "Fine?", "Bye", "Hi!", "Fine?"]  # session 4 has its own "Hi!"
+    # rows without a session: a line counts once per context
+    bare = [{"instruction": a}, {"instruction": a}, {"instruction": a + "\nThem: Hi!"}]
+    assert other_lines(bare) == ["Hi!", "Fine?", "Hi!", "Fine?"]
+    assert other_lines([{"instruction": "s\nMe: mine\nThem: \nThem: yours", "session": None}]) == ["yours"]
