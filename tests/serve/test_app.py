@@ -334,3 +334,29 @@ def test_unseeded_jobs_with_equal_settings_share_a_batch(served):
         engine.cfg = cfg
     # max_batch 2: jobs 1 and 3 share a batch, 4 (same settings) waits for the next one
     assert held.batches == [(1, 1), (2, 4), (1, 3), (1, 5)]
+
+
+
+def test_a_crash_while_decoding_is_a_500_and_a_stream_error_event(served, capsys):
+    client, engine, _ = served
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+        yield  # a generator, as decode_steps is
+    engine.twin.decode_steps = broken
+    try:
+        r = client.post("/v1/chat/completions", json=body(max_tokens=2))
+        assert r.status_code == 500 and r.json() == {"error": {
+            "message": "The server had an error while generating the reply.", "type": "server_error", "param": None,
+            "code": None}}
+        r = client.post("/v1/chat/completions", json=body(max_tokens=2, stream=True))
+        lines = [line for line in r.text.split("\n\n") if line]
+        assert lines[-1] == "data: [DONE]" and json.loads(lines[-2].removeprefix("data: ")) == {"error": {
+            "message": "The server had an error while generating the reply.", "type": "server_error", "param": None,
+            "code": None}}
+        assert json.loads(lines[0].removeprefix("data: "))["choices"][0]["delta"] == {"role": "assistant",
+                                                                                      "content": ""}
+        assert len(lines) == 3
+    finally:
+        del engine.twin.decode_steps
+    assert "RuntimeError: boom" in capsys.readouterr().err  # the traceback is the server's log, not the reply
