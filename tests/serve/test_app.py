@@ -360,3 +360,44 @@ def test_a_crash_while_decoding_is_a_500_and_a_stream_error_event(served, capsys
     finally:
         del engine.twin.decode_steps
     assert "RuntimeError: boom" in capsys.readouterr().err  # the traceback is the server's log, not the reply
+
+
+def scripted(engine, text: str):
+    """decode_steps that writes `text` (its tokens, one a step) whatever the prompt: the reply's end is the
+    engine's doing (turn marker, stop sequence, token cap), not the model's."""
+    ids = engine.twin.tokenizer.encode(text, bos=False).tolist()
+
+    def decode_steps(prompts, max_new, *args):
+        for token in ids[:max_new]:
+            yield [token] * len(prompts)
+    return decode_steps
+
+
+def test_a_turn_marker_or_a_stop_sequence_ends_the_reply_with_stop(served):
+    client, engine, _ = served
+    engine.twin.decode_steps = scripted(engine, "yes sure\nThem: and then more")
+    try:
+        out = client.post("/v1/chat/completions", json=body(max_tokens=30)).json()
+        assert out["choices"][0]["message"]["content"] == "yes sure" and out["choices"][0]["finish_reason"] == "stop"
+        out = client.post("/v1/chat/completions", json=body(max_tokens=30, stop=["ure"])).json()
+        assert out["choices"][0]["message"]["content"] == "yes s" and out["choices"][0]["finish_reason"] == "stop"
+    finally:
+        del engine.twin.decode_steps
+
+
+def test_a_key_with_a_space_is_taken_exactly():
+    from doppel.serve.app import Settings, _check_key
+
+    req = Request({"type": "http", "headers": [(b"authorization", b"Bearer two words")]})
+    _check_key(req, Settings("twin", "two words", BODY_CAP, 0))  # exactly the key, spaces and all
+
+
+def test_the_system_line_reaches_the_prompt(served):
+    _, engine, _ = served
+
+    def ids(system: str) -> list[int]:
+        raw = json.dumps(body(messages=[{"role": "system", "content": system}, {"role": "user", "content": "hi"}]))
+        return engine.job(P.parse_request(raw.encode()), print).ids
+    assert ids("first system line") != ids("another system line")
+    assert engine.twin.tokenizer.decode(__import__("torch").tensor(ids("first system line"))).find(
+        "first system line") >= 0
