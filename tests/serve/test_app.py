@@ -131,6 +131,7 @@ def test_unknown_url_wrong_method_and_bad_json(served):
     assert r.status_code == 404 and r.json()["error"] == {"message": "Unknown request URL: GET /nowhere.",
                                                           "type": "invalid_request_error", "param": None,
                                                           "code": None}
+    assert client.get("/openapi.json").status_code == 404 and client.get("/docs").status_code == 404
     r = client.get("/v1/chat/completions")
     assert r.status_code == 405 and r.json()["error"]["message"] == "Method Not Allowed"
     assert r.headers["allow"] == "POST"
@@ -234,6 +235,12 @@ def test_a_job_takes_the_request_settings_else_the_configured_ones(served):
     job = engine.job(P.parse_request(json.dumps(body(temperature=0, top_p=0.5, stop=["a", "b"])).encode()), print)
     assert (job.temperature, job.top_p, job.seed, job.stops) == (0.0, 0.5, 5, ["a", "b"])
     assert job.batch_key() is None and type(job.temperature) is float
+    engine.cfg = cfg.model_copy(update={"top_k": 7})
+    try:
+        assert engine.job(P.parse_request(json.dumps(body()).encode()), print).top_k == 7
+    finally:
+        engine.cfg = cfg
+    assert engine._thread.name == "doppel-serve-engine" and engine._thread.daemon
     assert not job.cancelled.is_set()
     job.cancel()
     assert job.cancelled.is_set()
