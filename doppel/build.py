@@ -8,27 +8,34 @@ from __future__ import annotations
 import pandera.errors
 import polars as pl
 
-from doppel.config import BuildConfig
+from doppel.config import BuildConfig, MemoryConfig
 from doppel.errors import InputError
+from doppel.memory import rows as memory_rows
 from doppel.prompt import approx_tokens, approx_tokens_expr, line_expr
 from doppel.schemas import InstructionRow, Turn
 from doppel.segment import KEYS
 
 # `session` numbers the sessions in time order: rows of one conversation share it (base and evaluate group by
 # it) without putting the contact's Telegram id or exact times into a dataset that is shared.
-ROW_KEYS = ["instruction", "input", "output", "session"]
+# `memory`: the row's memory block ("" for none), also inside its instruction (doppel.memory.rows): evaluate takes
+# it out to score the twin without memory.
+ROW_KEYS = ["instruction", "input", "output", "session", "memory"]
 # Owner turns whose contexts are assembled at once. Not a knob: the rows are the same for any value; it bounds
 # the (turn, context line) table, about 20 lines per turn, which for a whole 1M-message export would be the
 # stage's largest allocation.
 CONTEXT_CHUNK_TURNS = 20_000
 
 
-def instruction_rows(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Owner turns with their trimmed, labelled context. Returns rows and drops per reason."""
+def instruction_rows(turns: pl.DataFrame, cfg: BuildConfig, reserve: int = 0) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Owner turns with their trimmed, labelled context (and, for doppel.memory.rows, the turn's start and the
+    other person's turn just before it). `reserve`: tokens of the budget kept for the memory block. Returns rows
+    and drops per reason."""
     system = cfg.system_prompt
-    budget = cfg.context_tokens - (approx_tokens(system) + 1 if system else 0)  # > 0: BuildConfig checks
+    budget = context_budget(cfg, reserve)
     t = turns.sort(*KEYS, "turn_index").with_row_index("g").with_columns(
         line=line_expr(),
+        query=pl.when(pl.col("is_owner").shift(1).over(KEYS).not_()).then(pl.col("text").shift(1).over(KEYS))
+        .otherwise(pl.lit("")).fill_null(""),  # the other person's turn just before (the memory's query)
         tok=approx_tokens_expr(line_expr()).cast(pl.Int64) + 1,  # + the newline; signed, for the target below
     ).with_columns(
         cum=pl.col("tok").cum_sum(),  # global, so it rises monotonically across sessions
@@ -66,6 +73,17 @@ def instruction_rows(turns: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFram
     return unique, dropped
 
 
+def context_budget(cfg: BuildConfig, reserve: int = 0, where: str = "params.yaml") -> int:
+    """Tokens left for the conversation's lines: build.context_tokens less the system line and `reserve` (the
+    memory block); none left is refused."""
+    budget = cfg.context_tokens - (approx_tokens(cfg.system_prompt) + 1 if cfg.system_prompt else 0) - reserve
+    if budget <= 0:
+        raise InputError(where, f"build.context_tokens ({cfg.context_tokens}) leaves no room for the conversation "
+                                f"after the system prompt and the memory block (memory.tokens + 1 = {reserve}): "
+                                "raise it or lower memory.tokens")
+    return budget
+
+
 def _with_context(owner: pl.DataFrame, lines: pl.DataFrame, system: str) -> pl.DataFrame:
     """Instruction rows of some owner turns: each one's context lines (rows first..g-1 of `lines`) joined."""
     context = (
@@ -76,7 +94,8 @@ def _with_context(owner: pl.DataFrame, lines: pl.DataFrame, system: str) -> pl.D
         .agg(instruction=(pl.lit(f"{system}\n") if system else pl.lit("")) + pl.col("line").str.join("\n"))
     )
     return owner.join(context, on="g", how="left", maintain_order="left").select(
-        *KEYS, "instruction", input=pl.lit(""), output=pl.col("text"))
+        *KEYS, "instruction", input=pl.lit(""), output=pl.col("text"), ts_start=pl.col("ts_start"),
+        query=pl.col("query"))
 
 
 def fit_line(line: str, max_bytes: int) -> str:
@@ -105,8 +124,9 @@ def split_by_time(rows: pl.DataFrame, turns: pl.DataFrame, val_share: float) -> 
 
 def check_roles(turns: pl.DataFrame) -> None:
     if turns.height and turns["is_owner"].all():
-        raise InputError("turns", "every turn is the owner's: the owner flag looks swapped or unset "
-                         "(check ingest.owner_id and that your chats have other speakers)")
+        raise InputError("turns", "every turn is the owner's, so no reply has anything to answer: too little "
+                         "history (export more: chats where others write to you), or the owner flag is wrong "
+                         "(check ingest.owner_id)")
 
 
 def check_val(train: pl.DataFrame, val: pl.DataFrame) -> None:
@@ -138,11 +158,17 @@ def percentiles(values: pl.Series) -> dict[str, int]:
     return {**q, "max": int(values.max())}
 
 
-def run(cfg: BuildConfig, turns: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    """Turns -> (train rows, val rows, report)."""
+def run(cfg: BuildConfig, turns: pl.DataFrame, memory: MemoryConfig | None = None
+        ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Turns -> (train rows, val rows, report). With `memory` enabled each row gets its memory block
+    (doppel.memory.rows: from the train split, before the row), within build.context_tokens."""
     Turn.validate(turns)
+    if turns.is_empty():
+        raise InputError("turns", "no turns at all: no session holding an owner's message was kept (an empty "
+                         "export, every message dropped, or none by the owner: see the ingest and segment "
+                         "summaries, reports/ingest.json)")
     check_roles(turns)
-    rows, dropped = instruction_rows(turns, cfg)
+    rows, dropped = instruction_rows(turns, cfg, memory_rows.reserve(memory))
     if rows.is_empty():
         raise InputError("turns", "no training rows: no owner turn has context (are there conversations with "
                          "the owner replying to someone? a group-only export needs its chat types in "
@@ -155,6 +181,7 @@ def run(cfg: BuildConfig, turns: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFra
                          f"{sorted(set(cases['check'].cast(pl.String)))}") from None
     train, val = split_by_time(rows, turns, cfg.val_share)
     check_val(train, val)
+    train, val, recalled = memory_rows.with_memory(turns, train, val, memory, cfg.system_prompt)
     lengths = approx_tokens_expr(pl.col("instruction") + pl.col("output"))
     report = {
         "rows": {"train": train.height, "val": val.height},
@@ -162,7 +189,8 @@ def run(cfg: BuildConfig, turns: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFra
         "owner_turns": int(turns["is_owner"].sum()),
         "owner_share": round(float(turns["is_owner"].mean()), 4),
         "dropped": dropped,
-        "tokens_approx": percentiles(rows.select(lengths).to_series()),
+        "memory": recalled,
+        "tokens_approx": percentiles(pl.concat([train, val]).select(lengths).to_series()),
         "output_tokens_approx": percentiles(rows.select(approx_tokens_expr(pl.col("output"))).to_series()),
     }
     return train, val, report

@@ -32,7 +32,7 @@ COMMANDS = {
     "serve": ("doppel.serve.command", "OpenAI-compatible API for the twin on 127.0.0.1"),
     "bot": ("doppel.bot.command", "the twin in your Telegram: reply drafts you approve (or auto in allowed chats)"),
     "quiz": ("doppel.quiz.command", "a blind test in the browser: which reply is really mine? (--report: the result)"),
-    "bench": ("doppel.bench.command", "benchmarks: `bench prep|train|serve|scrub` (data stages, training, API, redaction)"),
+    "bench": ("doppel.bench.command", "benchmarks: `bench prep|train|serve|memory|scrub` (stages, training, API, memory, redaction)"),
 }
 SCRUB_FILTER = "doppel.redact.filter"
 

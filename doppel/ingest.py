@@ -90,7 +90,7 @@ def _read_file(source: Source, out: _Spiller, pool: ThreadPoolExecutor) -> None:
             out.add(chat, result[0])
             tally.malformed += result[1]
         else:
-            out.add_dicts(chat, parse_batch(batch.segment, batch.indent, tally))
+            out.add_dicts(chat, parse_batch(batch.segment, batch.indent, tally, batch.starts))
 
     for chat, batch in iter_source(source, tally):
         if isinstance(batch, RawBatch):

@@ -33,13 +33,22 @@ def write_parquet(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
         frame.write_parquet(path, statistics=False)
 
 
-def read_table(path: Path, columns: list[str], model=None, optional: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """A previous stage's table, checked for the columns this stage reads and, given a pandera model, their
-    types (integers of any width pass for integers). With `optional` (columns used when present), only
-    `columns` and those are read: a stage that needs a few columns does not decode the others."""
+def _column_types(model) -> dict:
+    """{column: Polars type} of a pandera model, or the dict itself (doppel.tables: no pandera needed)."""
+    if model is None or isinstance(model, dict):
+        return model or {}
+    return {c: col.dtype.type for c, col in model.to_schema().columns.items()}
+
+
+def read_table(path: Path, columns: list[str], model=None, optional: tuple[str, ...] | None = None,
+               hint: str = RUN_FIRST) -> pl.DataFrame:
+    """A previous stage's table, checked for the columns this stage reads and, given a pandera model or a dict of
+    column types (doppel.tables), their types (integers of any width pass for integers). With `optional` (columns
+    used when present), only `columns` and those are read: a stage that needs a few columns does not decode the
+    others. `hint`: how to get a missing file."""
     path = Path(path)
     if not path.exists():
-        raise InputError(path, f"no such file ({RUN_FIRST})")
+        raise InputError(path, f"no such file ({hint})")
     if path.is_dir():
         raise InputError(path, "is a folder, expected a .parquet file")
     try:
@@ -53,11 +62,11 @@ def read_table(path: Path, columns: list[str], model=None, optional: tuple[str, 
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(path, f"missing columns: {', '.join(missing)}")
-    expected = model.to_schema().columns if model is not None else {}
+    expected = _column_types(model)
     for c in columns:
         if c not in expected:
             continue
-        want = expected[c].dtype.type
+        want = expected[c]
         if frame.schema[c] != want and not (frame.schema[c].is_integer() and want.is_integer()):
             raise InputError(path, f"column {c!r} is {frame.schema[c]}, expected {want}")
     return frame

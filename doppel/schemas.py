@@ -4,8 +4,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-UTC_TS = pl.Datetime("us", "UTC")
-PII_HINTS = pl.List(pl.Struct({"type": pl.String, "text": pl.String}))
+from doppel.tables import PII_HINTS, UTC_TS  # noqa: F401 - the types' one source, re-exported
 
 # What a message can be; ingest maps the export's media keys onto these.
 KINDS = [

@@ -72,15 +72,22 @@ def run(cfg: SegmentConfig, messages: pl.DataFrame) -> tuple[pl.DataFrame, dict]
 
 
 def check_gap(kept: pl.DataFrame, report: dict, cfg: SegmentConfig) -> None:
-    """Every kept turn the owner's while sessions without the owner were dropped: the gap is shorter than the
-    wait for a reply, so each reply fell into a session of its own (dropped) and nothing is left to learn from.
-    Said here, where the cause is known: build would only see owner-only turns (a swapped owner flag's look)."""
+    """Every kept turn the owner's. With sessions without the owner dropped, the gap is shorter than the wait
+    for a reply, so each reply fell into a session of its own (dropped); with none dropped, the history holds
+    no one else's message at all (a one-message export, only the owner's side). Either way nothing is left to
+    learn from. Said here, where the cause is known: build would only see owner-only turns (a swapped owner
+    flag's look)."""
+    if not kept.height or not kept["is_owner"].all():
+        return
     dropped = report["sessions_dropped"]["session_without_owner"]
-    if kept.height and kept["is_owner"].all() and dropped:
+    if dropped:
         raise InputError("messages", f"every kept session holds only the owner's messages: {dropped:,} session(s) "
                          "of only the other side were dropped, so the replies are cut off from what they answer; "
                          f"segment.session_gap_hours ({cfg.session_gap_hours:g}) is shorter than the wait for a "
                          "reply: raise it")
+    raise InputError("messages", f"too little history: all {report['messages_out']:,} kept message(s) are the "
+                     "owner's, so no reply has anything to answer; export more history (chats where others write "
+                     "to you; see the ingest summary for what it dropped)")
 
 
 def summary(report: dict) -> str:

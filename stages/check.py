@@ -15,6 +15,11 @@ def main(argv: list[str] | None = None) -> int:
     args = stage_parser("check", __doc__, output=("reports/params.json", "the record that the params file passed "
                                                                            "(the same for every valid file)")).parse_args(argv)
     report = config.check(args.params)
+    quantize = config.load("train", args.params).quantize
+    if quantize:  # what this machine must have (CUDA, bitsandbytes): refused here, not after DVC removed the adapter
+        from doppel.training.hardware import check_quantize
+
+        check_quantize(quantize, args.params)
     io.write_json(args.output, report)
     print(f"check: {args.params}: {len(config.SECTIONS)} sections valid", file=sys.stderr)
     return 0

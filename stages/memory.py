@@ -7,7 +7,7 @@ import sys
 
 from doppel import config, io
 from doppel.memory import index
-from doppel.schemas import Turn
+from doppel.tables import TURN
 from doppel.shell import script_main, stage_parser
 
 
@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
                         output=("data/interim/memory.parquet", "memory table"),
                         report="reports/memory.json").parse_args(argv)
     cfg = config.load("memory", args.params)
-    turns = io.read_table(args.input, index.COLUMNS_READ, Turn)
+    turns = io.read_table(args.input, index.COLUMNS_READ, TURN)
     memory, report = index.run(cfg, turns)
     io.write_parquet(memory, args.output)
     io.write_json(args.report, report)

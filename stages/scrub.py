@@ -10,7 +10,7 @@ import time
 from doppel import config, io
 from doppel.shell import script_main, stage_parser
 from doppel.redact import scrub
-from doppel.schemas import Message
+from doppel.tables import MESSAGE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
                         report="reports/scrub.json").parse_args(argv)
     cfg = config.load("scrub", args.params)
     start = time.perf_counter()
-    messages = io.read_table(args.input, scrub.COLUMNS_READ, Message)
+    messages = io.read_table(args.input, scrub.COLUMNS_READ, MESSAGE)
     clean, report = scrub.run(cfg, messages)
     io.write_parquet(clean, args.output)
     io.write_json(args.report, report)

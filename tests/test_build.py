@@ -234,10 +234,16 @@ def test_build_report_and_refusals():
     owners_only = turns_table([(1, 0, 0, True, "a", 0), (1, 0, 1, True, "b", 1)])
     with pytest.raises(InputError) as err:
         build.run(cfg("build"), owners_only)
-    assert str(err.value) == ("turns: every turn is the owner's: the owner flag looks swapped or unset "
-                              "(check ingest.owner_id and that your chats have other speakers)")
+    assert str(err.value) == ("turns: every turn is the owner's, so no reply has anything to answer: too little "
+                              "history (export more: chats where others write to you), or the owner flag is wrong "
+                              "(check ingest.owner_id)")
     assert report["tokens_approx"] == {"p50": 8, "p90": 12, "p99": 12, "max": 12}  # of 5, 6, 8, 12
     assert report["output_tokens_approx"] == {"p50": 2, "p90": 2, "p99": 2, "max": 2}  # of 1, 1, 2, 2
+    with pytest.raises(InputError) as err:   # an empty export: once "no owner turn has context (...chat_types)"
+        build.run(cfg("build"), owners_only.clear())
+    assert str(err.value) == ("turns: no turns at all: no session holding an owner's message was kept (an empty "
+                              "export, every message dropped, or none by the owner: see the ingest and segment "
+                              "summaries, reports/ingest.json)")
     no_context = turns_table([(1, 0, 0, True, "a", 0), (1, 0, 1, False, "b", 1)])
     with pytest.raises(InputError) as err:
         build.run(cfg("build"), no_context)

@@ -67,7 +67,8 @@ def test_consecutive_messages_of_one_sender_merge():
 def test_dropped_messages_do_not_enter_turns():
     msgs = messages([(1, 0, False, "hi"), (1, 1, True, "hey")]).with_columns(
         drop_reason=pl.Series([None, "forwarded"]))
-    with pytest.raises(InputError, match="no training rows"):  # the only owner message was dropped
+    with pytest.raises(InputError, match="no turns at all: no session holding an owner's message was kept"):
+        # the only owner message was dropped, and with it the session of the other side's
         build.run(cfg("build"), segment.run(cfg("segment"), msgs)[0])
 
 
@@ -192,7 +193,7 @@ def test_written_rows_carry_no_contact_ids_or_times(tmp_path, monkeypatch):
     for split in ("train", "val"):
         path = tmp_path / "processed" / f"{split}.json"
         written = json.loads(path.read_text())
-        assert written and {tuple(r) for r in written} == {("instruction", "input", "output", "session")}
+        assert written and {tuple(r) for r in written} == {("instruction", "input", "output", "session", "memory")}
         assert "987654321" not in path.read_text() and "2026" not in path.read_text()
 
 
@@ -277,5 +278,5 @@ def test_a_tiny_exports_hints_lead_to_the_real_cause_and_then_to_a_dataset():
     turns, report = segment.run(cfg("segment", session_gap_hours=1), msgs)         # between the two hints
     train, val, built = build.run(cfg("build"), turns)
     assert (train.height, val.height) == (3, 3) and built["sessions"] == {"train": 1, "val": 1}
-    with pytest.raises(InputError, match="owner flag"):     # a real swap is still called one
+    with pytest.raises(InputError, match="owner flag is wrong"):   # a real swap is still named
         build.run(cfg("build"), turns.with_columns(is_owner=pl.lit(True)))

@@ -59,11 +59,14 @@ def convert(src: Source, cache_dir: str | Path, litgpt_name: str | None = None,
     t0 = time.perf_counter()
     try:
         if src.kind == "gguf":
-            quant = quantization(src.path)
+            from gguf import GGUFReader
+
+            reader = GGUFReader(src.path)   # read once: the quantization, the tokenizer kind, the special tokens
+            quant = quantization(reader)
             if quant:
                 log(f"doppel base: warning: {src.path.name} is quantized ({', '.join(quant)}): dequantized, "
                     "these are not the original weights")
-            gguf_to_hf(src.path, tmp / "hf")
+            gguf_to_hf(src.path, tmp / "hf", reader)
             hf_to_litgpt(tmp / "hf", tmp, litgpt_name)
             shutil.rmtree(tmp / "hf")
         else:
@@ -77,8 +80,9 @@ def convert(src: Source, cache_dir: str | Path, litgpt_name: str | None = None,
     return out
 
 
-def gguf_to_hf(path: Path, out: Path) -> None:
-    """A GGUF file -> an HF folder (float32 weights, tokenizer, chat template) via transformers."""
+def gguf_to_hf(path: Path, out: Path, reader) -> None:
+    """A GGUF file (and its open GGUFReader) -> an HF folder (float32 weights, tokenizer, chat template) via
+    transformers (which reads the file itself too)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -89,7 +93,7 @@ def gguf_to_hf(path: Path, out: Path) -> None:
         raise InputError(path, f"transformers cannot load this GGUF ({type(err).__name__}: "
                                f"{str(err).strip().splitlines()[0] if str(err).strip() else ''})") from None
     # transformers' GGUF tokenizer converter takes both special tokens from the BOS id: set them from the file
-    bos, eos = gguf_special_tokens(path)
+    bos, eos = gguf_special_tokens(reader)
     if bos is not None:
         tok.bos_token = bos
     if eos is not None:
@@ -97,15 +101,13 @@ def gguf_to_hf(path: Path, out: Path) -> None:
         model.generation_config.eos_token_id = tok.convert_tokens_to_ids(eos)
     model.save_pretrained(out)
     tok.save_pretrained(out)
-    if gguf_tokenizer_model(path) == "gpt2":
+    if gguf_tokenizer_model(reader) == "gpt2":
         byte_level_tokenizer(out)
 
 
-def gguf_tokenizer_model(path: Path) -> str | None:
-    """tokenizer.ggml.model of a GGUF ("gpt2": byte-level BPE, "llama": sentencepiece)."""
-    from gguf import GGUFReader
-
-    field = GGUFReader(path).fields.get("tokenizer.ggml.model")
+def gguf_tokenizer_model(reader) -> str | None:
+    """tokenizer.ggml.model of a GGUF (its GGUFReader; "gpt2": byte-level BPE, "llama": sentencepiece)."""
+    field = reader.fields.get("tokenizer.ggml.model")
     return None if field is None else str(field.contents())
 
 
@@ -121,11 +123,9 @@ def byte_level_tokenizer(hf_dir: Path) -> None:
     tc_path.write_text(json.dumps(tc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def gguf_special_tokens(path: Path) -> tuple[str | None, str | None]:
-    """(BOS, EOS) token strings a GGUF names in tokenizer.ggml.bos_token_id / eos_token_id."""
-    from gguf import GGUFReader
-
-    fields = GGUFReader(path).fields
+def gguf_special_tokens(reader) -> tuple[str | None, str | None]:
+    """(BOS, EOS) token strings a GGUF (its GGUFReader) names in tokenizer.ggml.bos_token_id / eos_token_id."""
+    fields = reader.fields
     tokens = fields.get("tokenizer.ggml.tokens")
 
     def token(key: str) -> str | None:

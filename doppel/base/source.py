@@ -55,20 +55,24 @@ class Source:
     path: Path
 
 
-def inspect(path: str | Path) -> Source:
-    """The kind of base at `path`, checked enough that converting it will not fail half-way on bad input."""
+def inspect(path: str | Path, check: bool = True) -> Source:
+    """The kind of base at `path`, checked enough that converting it will not fail half-way on bad input.
+    `check=False` names the kind from the folder's files or the file's suffix alone (no weights or GGUF read):
+    for the commands that only locate a base the base stage already checked and converted."""
     path = preset_path(str(path)) or Path(os.path.expanduser(str(path))).resolve()
     if path.is_dir():
         if any((path / f).is_file() for f in LITGPT_FILES):  # an incomplete one: validate_checkpoint says what
             return Source("litgpt", path)
         if (path / "config.json").is_file():
-            _check_hf(path)
+            if check:
+                _check_hf(path)
             return Source("hf", path)
         raise InputError(path, "base.checkpoint_dir: neither a litgpt checkpoint (lit_model.pth, model_config.yaml) "
                                "nor an HF model folder (config.json, *.safetensors, tokenizer), nor `tiny`")
     if path.is_file():
         if path.suffix.lower() == ".gguf":
-            _check_gguf(path)
+            if check:
+                _check_gguf(path)
             return Source("gguf", path)
         raise InputError(path, "base.checkpoint_dir: a file, but not a .gguf (give a .gguf file, an HF model folder "
                                "or a litgpt checkpoint)")
@@ -142,11 +146,9 @@ def _gguf_field(reader, key: str):
         return True
 
 
-def quantization(path: Path) -> list[str]:
-    """The GGML types of a GGUF's tensors that are quantized (empty: plain floats)."""
-    from gguf import GGUFReader
-
-    return sorted({t.tensor_type.name for t in GGUFReader(path).tensors} - set(GGUF_PLAIN_TYPES))
+def quantization(reader) -> list[str]:
+    """The GGML types of a GGUF's tensors (its GGUFReader) that are quantized (empty: plain floats)."""
+    return sorted({t.tensor_type.name for t in reader.tensors} - set(GGUF_PLAIN_TYPES))
 
 
 def source_files(src: Source) -> list[Path]:

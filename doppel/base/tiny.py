@@ -13,6 +13,7 @@ from typing import Any
 
 from doppel.config import TinyConfig
 from doppel.errors import InputError
+from doppel.memory.block import remove
 from doppel.prompt import OWNER_LABEL
 from doppel.training.schedule import ADAMW_BETAS, lr_lambda
 
@@ -23,12 +24,14 @@ def session_documents(rows: list[dict]) -> list[str]:
     """The chat text of every speaker, one document per session, without the rows' repeated contexts.
 
     Rows of one session share their context; each session's lines are kept once, in first-seen order, and
-    the owner's reply closes each row's lines (it is the next line of the conversation)."""
+    the owner's reply closes each row's lines (it is the next line of the conversation). A row's memory block
+    (its `memory`, doppel.memory.rows) is left out: it repeats earlier messages, out of the conversation's order."""
     sessions: dict[Any, dict[str, None]] = {}
     for i, row in enumerate(rows):
         key = row["session"] if "session" in row else ("row", i)
         lines = sessions.setdefault(key, {})
-        for line in f"{row['instruction']}\n{OWNER_LABEL}: {row['output']}".split("\n"):
+        context = remove(row["instruction"], row.get("memory", ""))
+        for line in f"{context}\n{OWNER_LABEL}: {row['output']}".split("\n"):
             lines.setdefault(line, None)
     return ["\n".join(lines) for lines in sessions.values()]
 

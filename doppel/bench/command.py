@@ -1,4 +1,4 @@
-"""`doppel bench prep|train|serve|scrub`: rerunnable benchmarks that print their figures."""
+"""`doppel bench prep|train|serve|memory|scrub`: rerunnable benchmarks that print their figures."""
 from __future__ import annotations
 
 import importlib
@@ -8,6 +8,7 @@ BENCHES = {
     "prep": ("doppel.bench.prep", "the data stages on a generated export: seconds, messages/s, peak RSS"),
     "train": ("doppel.bench.train", "doppel's packed LoRA step vs litgpt finetune_lora: tokens/s, MFU, memory"),
     "serve": ("doppel.bench.serve", "a running `doppel serve`: req/s, p50/p95 latency at 1, 4, 16 clients"),
+    "memory": ("doppel.bench.memory", "the memory index: build messages/s and retrieval ms per reply, beside the goals"),
     "scrub": ("doppel.bench.scrub", "redaction: recall per class on the red-team set, clean lines changed, speed"),
 }
 

@@ -29,6 +29,9 @@ from doppel.sample.skeleton import MIN_MESSAGES
 from doppel.shell import ArgumentParser
 
 STAGES = ("ingest", "scrub", "segment", "build")
+# issue 26's goals: the whole prep >= 5x the peer's speed within 1 GB peak RSS; any layout's ingest within 2x of
+# the canonical file's
+GOAL_PEER_RATIO, GOAL_PEAK_MB, GOAL_LAYOUT_RATIO = 5.0, 1000.0, 2.0
 # re-saved layouts: bytes of indentation per level (Telegram's own: one space); minified: none, one line
 LAYOUTS = {"minified": b"", "indent2": b"  ", "indent4": b"    ", "tabs": b"\t"}
 
@@ -151,7 +154,27 @@ def report_lines(fig: dict[str, float], export: Path, work: Path, layouts: list[
         f"bench prep: {read:,} messages ({export.stat().st_size / 1e6:.0f} MB export) in {fig['prep_s']:.2f}s, "
         f"{read / fig['prep_s']:,.0f} messages/s, peak RSS {fig['prep_mb']:,.0f} MB (largest stage); {per_stage}; "
         f"rows train {rows['train']:,} val {rows['val']:,}")
+    lines.append(goals_line(fig, layouts))
     return lines
+
+
+def goals_line(fig: dict[str, float], layouts: list[str]) -> str:
+    """Each goal beside its figure, met or not."""
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    parts = []
+    if "peer_over_prep" in fig:
+        parts.append(f"{fig['peer_over_prep']:.2f}x the peer's speed (goal >= {GOAL_PEER_RATIO:g}x: "
+                     f"{verdict(fig['peer_over_prep'] >= GOAL_PEER_RATIO)})")
+    parts.append(f"peak RSS {fig['prep_mb']:,.0f} MB (goal <= {GOAL_PEAK_MB:,.0f} MB: "
+                 f"{verdict(fig['prep_mb'] <= GOAL_PEAK_MB)})")
+    if layouts:
+        worst = max(layouts, key=lambda x: fig[f"{x}_over_canonical"])
+        ratio = fig[f"{worst}_over_canonical"]
+        parts.append(f"slowest layout {worst} {ratio:.2f}x canonical (goal <= {GOAL_LAYOUT_RATIO:g}x: "
+                     f"{verdict(ratio <= GOAL_LAYOUT_RATIO)})")
+    return "bench prep goals: " + "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:

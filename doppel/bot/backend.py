@@ -1,6 +1,8 @@
 """Where replies come from: the twin in-process (a Conversation: the prompt, budget and seed of `doppel chat`)
 or any OpenAI-compatible endpoint (`doppel serve`, vLLM with the exported adapter). Both take the turns,
-oldest first, ending with the other person's, and return the reply text. Calls block: run them in a thread."""
+oldest first, ending with the other person's, and the chat's id, and return the reply text. Calls block: run them
+in a thread. Memory (doppel.memory): in-process, the twin recalls as `doppel chat --chat ID` does (memory.scope chat:
+only from this chat); an endpoint is told the chat in the request's `user` field (`doppel serve` recalls from it)."""
 from __future__ import annotations
 
 import os
@@ -17,13 +19,17 @@ API_KEY_ENVS = ("DOPPEL_API_KEY", "OPENAI_API_KEY")
 class TwinBackend:
     """The twin loaded in this process; one reply at a time."""
 
-    def __init__(self, twin, system: str, sampling: Sampling, context_tokens: int):
+    def __init__(self, twin, system: str, sampling: Sampling, context_tokens: int, memory=None, memory_cfg=None):
         self.twin, self.system, self.sampling, self.context_tokens = twin, system, sampling, context_tokens
+        self.memory, self.memory_cfg = memory, memory_cfg   # doppel.memory.store.Memory, or None: no memory
         self._lock = threading.Lock()
         self.name = "the twin in-process"
 
-    def reply(self, turns: list[tuple[bool, str]]) -> str:
-        conv = Conversation(self.twin, self.system, self.sampling, self.context_tokens)
+    def reply(self, turns: list[tuple[bool, str]], chat_id: int | None = None) -> str:
+        from doppel.memory.recall import Recall
+
+        recall = Recall(self.memory, self.memory_cfg, chat_id) if self.memory is not None else None
+        conv = Conversation(self.twin, self.system, self.sampling, self.context_tokens, recall)
         conv.turns = list(turns[:-1])
         with self._lock:
             return conv.say(turns[-1][1]).strip()
@@ -57,9 +63,11 @@ class EndpointBackend:
         head = [{"role": "system", "content": self.system}] if self.system else []
         return head + [{"role": "assistant" if mine else "user", "content": text} for mine, text in turns]
 
-    def reply(self, turns: list[tuple[bool, str]]) -> str:
+    def reply(self, turns: list[tuple[bool, str]], chat_id: int | None = None) -> str:
         s = self.sampling
         extra = {"seed": s.seed} if s.seed is not None else {}
+        if chat_id is not None:
+            extra["user"] = str(chat_id)   # the chat, for the endpoint's memory (doppel serve)
         done = self.client.chat.completions.create(
             model=self.model, messages=self.messages(turns), max_tokens=s.max_new_tokens,
             temperature=s.temperature, top_p=s.top_p, stop=list(STOP_STRINGS), **extra)

@@ -25,6 +25,7 @@ from doppel.telegram.flood import Stop
 from doppel.telegram.fetch.session import (CREDENTIALS_EPILOG, load_credentials, make_client, prepare_session,
                                            resolve_session, secure_session)
 
+MEMORY_TABLE = Path("data/interim/memory.parquet")  # the memory stage's output (dvc.yaml)
 SLEEP = asyncio.sleep  # tests replace it: FloodWait countdowns, typing delays, reconnect pauses
 RECONNECT_S = (5, 300)  # first and longest pause before reconnecting
 
@@ -73,8 +74,12 @@ def make_backend(args: argparse.Namespace, cfg: BotConfig, system: str):
         return backend
     from doppel.model.load import load_twin
 
+    from doppel.memory.recall import open_memory
+
+    memory_cfg = config.load("memory", args.params)
+    memory = open_memory(memory_cfg, MEMORY_TABLE, cfg.context_tokens, str(args.params))
     twin = load_twin(args.params, args.base, None if args.no_adapter else cfg.adapter, cfg.device, cfg.precision)
-    backend = TwinBackend(twin, system, cfg.sampling, cfg.context_tokens)
+    backend = TwinBackend(twin, system, cfg.sampling, cfg.context_tokens, memory, memory_cfg)
     backend.name = f"{twin.checkpoint_dir.name} + {twin.adapter_dir or 'no adapter'}"
     return backend
 
@@ -84,10 +89,14 @@ async def keep_connected(client, stopped: list, err=None) -> None:
     err = err or sys.stderr
     pause = RECONNECT_S[0]
     while True:
-        await client.run_until_disconnected()
+        why = ""
+        try:
+            await client.run_until_disconnected()
+        except (ConnectionError, OSError, EOFError) as error:  # dropped with an error (IncompleteReadError: EOF)
+            why = f" ({type(error).__name__})"
         if stopped:
             return
-        print(f"doppel bot: lost the connection to Telegram; reconnecting in {pause}s", file=err, flush=True)
+        print(f"doppel bot: lost the connection to Telegram{why}; reconnecting in {pause}s", file=err, flush=True)
         await SLEEP(pause)
         try:
             await client.connect()
@@ -171,10 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
     except ConnectionError as err:
         print(f"doppel bot: error: cannot reach Telegram ({err}); start it again when online", file=sys.stderr)
-        code = 2
-    except EOFError:
-        print("doppel bot: error: not logged in yet: run `doppel bot` (or `doppel fetch`) once in a terminal to log "
-              "in (phone number, login code, 2FA password)", file=sys.stderr)
         code = 2
     finally:
         secure_session(session)

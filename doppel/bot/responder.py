@@ -137,7 +137,7 @@ class Responder:
         if ctx.last_id > message.id:
             return self._done(chat, message, "stale", "a newer message came in")
         try:
-            reply = await asyncio.to_thread(self.backend.reply, ctx.turns)
+            reply = await asyncio.to_thread(self.backend.reply, ctx.turns, cid)
         except Exception as err:  # noqa: BLE001 - an endpoint down or a model error: this message only
             return self._done(chat, message, "failed", f"no reply from {self.backend.name} "
                                                        f"({type(err).__name__}: {err})")

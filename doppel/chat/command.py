@@ -9,6 +9,7 @@ turn to fit the model's context; the reply streams to stdout as it is generated.
     doppel chat --no-adapter             # the base model alone, for comparison
     printf 'hi\nпривет\n' | doppel chat  # piped: each reply ends with an empty line
     printf 'hi\n' | doppel chat --jsonl  # piped: one JSON object per reply, {"message": ..., "reply": ...}
+                                         # (piped empty lines get no reply: their count is said at the end)
     doppel chat --chat 4242 --show-memory   # memory from chat 4242 (memory.scope: chat), shown before each reply
 
 With `memory.enabled`, each reply's prompt gets the owner's most relevant past messages (doppel/memory: the
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
             import readline  # noqa: F401  (line editing and history for input())
         except ImportError:
             pass
+    blank = 0   # piped empty lines: no reply (there is nothing to answer), counted and said at the end
     while True:
         try:
             line = (input("you> ") + "\n") if tty else stdin.readline()
@@ -98,16 +100,24 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
         if not line:  # EOF (Ctrl-D), or Ctrl-C at the prompt
             if tty:
                 write("\n")
-            return 0
+            return _skipped(blank, stderr)
         text = line.rstrip("\r\n")
         if not text.strip():
+            blank += not tty
             continue
         if text.startswith("/") and not text.startswith(ESCAPE):
             if command(text.strip().lower(), chat, stderr):
-                return 0
+                return _skipped(blank, stderr)
             continue
         text = text[1:] if text.startswith(ESCAPE) else text
         _turn(chat, text, write, tty, args.jsonl)
+
+
+def _skipped(blank: int, stderr: TextIO) -> int:
+    """The end of a piped chat: the empty input lines that got no reply, if any, said on stderr; exit code 0."""
+    if blank:
+        print(f"(skipped {blank} empty line{'s' if blank > 1 else ''}: an empty message gets no reply)", file=stderr)
+    return 0
 
 
 def _recall(args: argparse.Namespace, context_tokens: int, stderr: TextIO):
@@ -123,11 +133,17 @@ def _recall(args: argparse.Namespace, context_tokens: int, stderr: TextIO):
               file=stderr)
         return None
     if not args.memory_table.is_file():
-        print(f"(memory: no table at {args.memory_table}: run `dvc repro memory`; replying without memory)",
+        print(f"(memory: no table at {args.memory_table}: run `dvc checkout` first (restores it from the DVC "
+              "cache), else `dvc repro memory`; replying without memory)",
               file=stderr)
         return None
     check_budget(cfg, context_tokens, str(args.params))
-    return Recall(Memory.load(args.memory_table), cfg, args.chat_id)
+    memory = Memory.load(args.memory_table)
+    if cfg.scope == "chat" and args.chat_id not in set(memory.chat_ids.tolist()):  # a typo'd id: not "nothing found"
+        print(f"(memory: chat {args.chat_id} has no memories in {args.memory_table}; the chat ids are the keys of "
+              "`chats` in reports/ingest.json; replying without memory)", file=stderr)
+        return None
+    return Recall(memory, cfg, args.chat_id)
 
 
 def _shown(recall, stderr: TextIO):

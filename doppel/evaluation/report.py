@@ -55,7 +55,8 @@ def assemble(base, tuned, n_loss_rows: int, gen_rows: list[dict], val: list[dict
 
 
 # headline name -> the detailed figure it shows. Few enough that `dvc metrics show` fits 120 columns (DVC puts 4
-# spaces between columns: these take 107); the per-token losses (val_loss_*, not comparable across
+# spaces between columns: these take 117); `recall` is the twin's fact recall with memory, shown only when some val
+# row asks a planted fact (fact_recall_base and fact_recall_twin, without memory, are in the details); the per-token losses (val_loss_*, not comparable across
 # tokenizers), train_rows, the placeholder shares and lift_base (the base's context lift: a reference that only
 # the data or the base moves) are in reports/evaluation.json only.
 HEADLINE = {
@@ -65,8 +66,12 @@ HEADLINE = {
     "fluency": "fluency",
     "lift": "lift_tuned",
     "quiz_fooled": "quiz_fooled",
+    "recall": "fact_recall_twin_memory",
     "style_gap_closed": "style_gap_closed",
 }
+
+
+OPTIONAL = {"recall"}   # left out when null (no planted facts: a real export)
 
 
 def headline(details: dict) -> dict:
@@ -74,7 +79,7 @@ def headline(details: dict) -> dict:
     that is absent (no placeholder measure) is left out."""
     out: dict = {}
     for name, key in HEADLINE.items():
-        if key in details:
+        if key in details and not (name in OPTIONAL and details[key] is None):
             *group, leaf = name.split(".")
             (out.setdefault(group[0], {}) if group else out)[leaf] = details[key]
     return out
@@ -129,6 +134,9 @@ def summary(m: dict, prof: dict, phrases: list[str], seconds: float, timings: di
         f"(classifier val balanced accuracy {f(m['authorship_val_balanced_accuracy'])})",
         f"  blind quiz  the classifier picked the twin's reply as real in {f(m.get('quiz_fooled'))} of "
         f"{m.get('quiz_rounds', 0)} rounds (0.5: it cannot tell them apart)",
+        f"  fact recall base {f(m.get('fact_recall_base'))}   twin {f(m.get('fact_recall_twin'))}   twin with memory "
+        f"{f(m.get('fact_recall_twin_memory'))}  ({m.get('fact_questions', 0)} val questions about a planted fact, "
+        f"{m.get('fact_questions_with_memory', 0)} with the fact in their memory block)",
         "",
         f"  {'feature':<12}{'owner':>9}{'base':>9}{'tuned':>9}",
     ]

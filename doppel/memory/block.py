@@ -38,3 +38,20 @@ def render(memories: list[dict], tokens: int) -> str:
             break
         lines = candidate
     return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def insert(instruction: str, memory: str, system: str) -> str:
+    """The instruction with the block right after the system line (before the first turn when no system)."""
+    if not memory:
+        return instruction
+    head = f"{system}\n" if system else ""
+    return f"{head}{memory}\n{instruction[len(head):]}"
+
+
+def remove(instruction: str, memory: str) -> str:
+    """The instruction without its block (what the twin would see without memory)."""
+    if not memory:
+        return instruction
+    if instruction.startswith(memory + "\n"):
+        return instruction[len(memory) + 1:]
+    return instruction.replace(f"\n{memory}\n", "\n", 1)

@@ -6,13 +6,39 @@ chat`) or from every chat (`all`), only from before now, at most `memory.k`, ren
 """
 from __future__ import annotations
 
+import re
+import sys
 from datetime import datetime, timezone
-from typing import Callable
+from pathlib import Path
+from typing import Callable, TextIO
 
 from doppel.config import MemoryConfig
 from doppel.errors import InputError
 from doppel.memory import block
 from doppel.memory.store import Memory
+
+
+# serve's request `user` names the chat: its id as the export writes it (decimal, an optional leading "-", no
+# leading zero, nothing around it). Anything else (a name, "042", " 42", "42.0") is no chat: no memory under scope chat.
+CHAT_ID = re.compile(r"-?[1-9][0-9]{0,18}")
+
+
+def chat_of(user: object) -> int | None:
+    """The chat id a serve request names in OpenAI's `user` field, or None."""
+    return int(user) if isinstance(user, str) and CHAT_ID.fullmatch(user) else None
+
+
+def open_memory(cfg: MemoryConfig, table: Path, context_tokens: int, params: str,
+                stderr: TextIO | None = None) -> Memory | None:
+    """The memory for serve and bot (None with a note on stderr when memory is off or the table is missing)."""
+    if not cfg.enabled:
+        return None
+    if not Path(table).is_file():
+        print(f"(memory: no table at {table}: run `dvc repro memory`; replying without memory)",
+              file=stderr or sys.stderr)
+        return None
+    check_budget(cfg, context_tokens, params)
+    return Memory.load(table)
 
 
 def utc_now() -> datetime:

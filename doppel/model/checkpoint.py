@@ -31,7 +31,7 @@ def resolve_checkpoint(cfg: BaseConfig, out_dir: str | Path = OUT_DIR) -> Path:
     from doppel.base.convert import converted_dir
     from doppel.base.source import inspect
 
-    src = inspect(cfg.checkpoint_dir)
+    src = inspect(cfg.checkpoint_dir, check=False)   # the base stage checked it: locating it reads no weights
     return src.path if src.kind == "litgpt" else converted_dir(src, cfg.cache_dir)
 
 
@@ -48,7 +48,8 @@ def find_base(params_file: str | Path, override: str | Path | None = None) -> Pa
             and path != Path(os.path.expanduser(cfg.checkpoint_dir)).resolve():  # an HF / GGUF base not converted
         raise InputError(cfg.checkpoint_dir, "not converted yet: run `doppel base` (or `dvc repro base`) first")
     if cfg.is_tiny and not (path / "model_config.yaml").exists():
-        raise InputError(path, "no base model here yet: run `doppel base` (or `dvc repro base`) first")
+        raise InputError(path, "no base model here: run `dvc checkout models/base` first (restores it from the DVC "
+                               "cache after a failed or interrupted run), else `doppel base` (or `dvc repro base`)")
     return validate_checkpoint(path, "base checkpoint", hint=None if not cfg.is_tiny else HINT)
 
 

@@ -215,13 +215,14 @@ class Twin:
         return ex.ids, ex.labels
 
     @torch.inference_mode()
-    def loss_stats(self, rows: Iterable[dict], batch_size: int) -> tuple[float, int]:
-        """(summed negative log-likelihood, number of target tokens) over the rows' replies."""
+    def row_losses(self, rows: Iterable[dict], batch_size: int) -> list[tuple[float, int]]:
+        """Per row, in the rows' order: (summed negative log-likelihood, number of target tokens) of its reply."""
         encoded = [self.encode_row(r["instruction"], r["output"]) for r in rows]
         order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i][0]), i))  # similar lengths together
-        total, count = 0.0, 0
+        out: list[tuple[float, int]] = [(0.0, 0)] * len(encoded)
         for start in range(0, len(order), max(1, batch_size)):
-            chunk = [encoded[i] for i in order[start:start + batch_size]]
+            picked = order[start:start + batch_size]
+            chunk = [encoded[i] for i in picked]
             width = max(len(ids) for ids, _ in chunk) - 1
             x = torch.zeros(len(chunk), width, dtype=torch.long)
             y = torch.full((len(chunk), width), -100, dtype=torch.long)
@@ -232,11 +233,20 @@ class Twin:
             rows_, cols = (y != -100).nonzero(as_tuple=True)
             logits = self._logits_at(x.to(self.device), rows_, cols)  # (target tokens, V)
             targets = y[rows_, cols]
+            nll = torch.zeros(len(chunk), dtype=torch.float64, device=targets.device)
             for part in range(0, len(targets), 512):  # float32 in slices: a real vocabulary's logits are large
-                total += float(torch.nn.functional.cross_entropy(
-                    logits[part:part + 512].float(), targets[part:part + 512], reduction="sum"))
-            count += len(targets)
-        return total, count
+                token_nll = torch.nn.functional.cross_entropy(
+                    logits[part:part + 512].float(), targets[part:part + 512], reduction="none")
+                nll.index_add_(0, rows_[part:part + 512], token_nll.double())
+            counts = torch.bincount(rows_, minlength=len(chunk)).tolist()
+            for i, row in enumerate(picked):
+                out[row] = (float(nll[i]), int(counts[i]))
+        return out
+
+    def loss_stats(self, rows: Iterable[dict], batch_size: int) -> tuple[float, int]:
+        """(summed negative log-likelihood, number of target tokens) over the rows' replies."""
+        per_row = self.row_losses(rows, batch_size)
+        return sum(n for n, _ in per_row), sum(c for _, c in per_row)
 
     def loss(self, rows: Iterable[dict], batch_size: int) -> float:
         """Mean loss per target token (the reply and its EOS), the prompt masked out."""

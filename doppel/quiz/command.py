@@ -23,11 +23,10 @@ from doppel.errors import InputError
 from doppel.quiz.report import summarise, text
 from doppel.quiz.server import Access
 from doppel.quiz.store import player_problem, read
-from doppel.serve.network import bind, is_loopback
+from doppel.serve.network import MIN_KEY_CHARS, bind, is_loopback
 from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 
 ENV_KEY = "DOPPEL_QUIZ_KEY"
-MIN_KEY = 12          # characters: a shared key shorter than this is guessable
 KEY = re.compile(r"^[A-Za-z0-9_-]+$")   # it is a path segment of the link
 LINK_BYTES = 16       # random bytes of a per-player link's token (22 URL-safe characters)
 
@@ -38,7 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--host", help="address to bind (default: quiz.host, 127.0.0.1); any other address needs "
                                   "--key or --players")
     p.add_argument("--port", type=int, help="port to bind, 0 for any free one (default: quiz.port)")
-    p.add_argument("--key", help=f"a shared link /p/KEY/ (at least {MIN_KEY} letters, digits, - or _; "
+    p.add_argument("--key", help=f"a shared link /p/KEY/ (at least {MIN_KEY_CHARS} letters, digits, - or _; "
                                  f"default: ${ENV_KEY}, else none)")
     p.add_argument("--players", help="comma-separated names: one private link each (printed at start)")
     p.add_argument("--rounds", type=int, help="val rows played (default: quiz.rounds)")
@@ -54,9 +53,9 @@ def access(host: str, key: str | None, players: str | None, from_flag: bool) -> 
     """The links that may play; an open quiz (no links) only on loopback."""
     tokens: dict[str, str | None] = {}
     if key is not None:
-        if len(key) < MIN_KEY or not KEY.match(key):
+        if len(key) < MIN_KEY_CHARS or not KEY.match(key):
             raise InputError("--key" if from_flag else ENV_KEY,
-                             f"a key is at least {MIN_KEY} letters, digits, - or _ (it is part of the link)")
+                             f"a key is at least {MIN_KEY_CHARS} letters, digits, - or _ (it is part of the link)")
         tokens[key] = None
     names = [n.strip() for n in (players or "").split(",") if n.strip()]
     if players is not None and not names:  # `--players ""` or `--players ,`: no link would be printed
@@ -104,7 +103,9 @@ def _serve(sock, args: argparse.Namespace, cfg, links: Access) -> int:
     from doppel.quiz.server import Game, make_server
     from doppel.quiz.store import Store
 
-    rows = io.read_rows(Path(cfg.val))
+    # a path typed in --val is not the pipeline's: no dvc command makes it
+    hint = "the file given by --val: check the path" if args.val is not None else io.ROWS_FIRST
+    rows = io.read_rows(Path(cfg.val), hint=hint)
     picked, skipped = R.candidates(rows, cfg.rounds, cfg.seed)
     if not picked:
         raise InputError(cfg.val, f"no val row can make a fair round ({dict(skipped) or 'the split is empty'})")

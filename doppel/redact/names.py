@@ -43,6 +43,7 @@ STRONG_SHARE = 0.75     # pymorphy name share at which a word is a name wherever
 START_SHARE = 0.5       # ... capitalised at a sentence start (not an ambiguous one: "Вера в себя")
 CAP_SHARE = 0.05        # ... capitalised mid-sentence
 SENTENCE_END = ".!?…\n"
+OPENERS = " \t\"'«("             # what may stand between a sentence's end and its first word
 NOT_A_WORD_BEFORE = "@#/<_\\"   # @handle, #tag, a link's path, a placeholder, a login's tail
 JOIN_GAPS = (" ", "")            # what may stand between two parts of one name
 LOGIN_GAPS = (".", "_")          # ... in a login made of a name ("artem.sokolov")
@@ -69,13 +70,22 @@ def _tokens(text: str) -> list[Tok]:
         if m.group("init") is None and (m.start() and text[m.start() - 1] in NOT_A_WORD_BEFORE
                                          or text[m.end():m.end() + 1].isdigit() or m.start() and text[m.start() - 1].isdigit()):
             continue
-        before = text[:m.start()].rstrip(" \t\"'«(")
-        prev_init_or_title = toks and (toks[-1].init or toks[-1].lower in TITLES) and toks[-1].end >= len(before) - 1
-        start = (not before or before[-1] in SENTENCE_END) and not prev_init_or_title
+        before = _end_before(text, m.start())
+        prev_init_or_title = toks and (toks[-1].init or toks[-1].lower in TITLES) and toks[-1].end >= before - 1
+        start = (not before or text[before - 1] in SENTENCE_END) and not prev_init_or_title
         lower = word.lower().removesuffix("'s").removesuffix("’s")
         toks.append(Tok(m.start(), m.end(), word, lower, m.group("init") is not None,
                         word[0].isupper() and not (len(word) > 1 and word.isupper()), word.isascii(), start))
     return toks
+
+
+def _end_before(text: str, start: int) -> int:
+    """Where the text before `start` ends once the spaces, quotes and brackets right before it are skipped
+    (0: nothing before). Scans back only over those: a slice of the whole prefix per token was quadratic."""
+    i = start
+    while i and text[i - 1] in OPENERS:
+        i -= 1
+    return i
 
 
 def _ru_role(t: Tok, prev: Tok | None) -> int:

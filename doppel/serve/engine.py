@@ -10,6 +10,11 @@ batch (up to `max_batch` rows); a seeded job always runs alone, so that its repl
     ("end", finish_reason, prompt_tokens, completion_tokens)  # "stop" or "length"
     ("error", message)
 
+Memory (doppel.memory): with `memory.enabled` and the memory table, each prompt gets the memory block `doppel chat`
+puts there. serve has no chat of its own: under `memory.scope: chat` a request names its chat in OpenAI's `user`
+field (the chat id, e.g. "4242", as `doppel bot --api-base` sends it) and recalls only from that chat; a request
+without it (or with anything else there) gets no memory. Under `all` every request recalls from every chat.
+
 A job whose client went away is `cancel()`ed: its row stops at the next token, and a job still waiting is
 dropped, so the slot is free for the next one.
 """
@@ -23,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from doppel.model.conversation import Conversation
-from doppel.config import ServeConfig
+from doppel.config import MemoryConfig, ServeConfig
+from doppel.memory.recall import Recall, chat_of
 from doppel.model.sampling import TextCut
 from doppel.serve.protocol import APIError, ChatRequest
 
@@ -109,8 +115,10 @@ class _Row:
 class Engine:
     """The twin, a bounded wait queue and the worker thread that decodes what is queued."""
 
-    def __init__(self, twin, cfg: ServeConfig, system: str, context_tokens: int):
+    def __init__(self, twin, cfg: ServeConfig, system: str, context_tokens: int, memory=None,
+                 memory_cfg: MemoryConfig | None = None):
         self.twin, self.cfg, self.system, self.context_tokens = twin, cfg, system, context_tokens
+        self.memory, self.memory_cfg = memory, memory_cfg   # doppel.memory.store.Memory, or None: no memory
         # a model with sliding-window layers keeps a ring-buffer KV cache: one row at a time (as generate_batch)
         self.max_batch = 1 if twin.window_size() else cfg.max_batch
         self._waiting: deque[Job] = deque()
@@ -132,7 +140,7 @@ class Engine:
                                 f"{self.cfg.max_tokens_cap} completion tokens.", param=req.new_tokens_param())
         system, turns = self.conversation(req)
         new, keep = self.twin.budget(new)
-        prompt = self._prompt(system, turns, new)
+        prompt = self._prompt(system, turns, new, chat_of(req.user))
         return Job(ids=self.twin.encode_prompt(prompt, keep), max_new=new,
                    temperature=self.cfg.temperature if req.temperature is None else float(req.temperature),
                    top_k=self.cfg.top_k or None, top_p=self.cfg.top_p if req.top_p is None else float(req.top_p),
@@ -145,8 +153,9 @@ class Engine:
         turns = [(m.role == "assistant", m.text) for m in req.messages if m.role in ("user", "assistant")]
         return ("\n".join(system) if system else self.system), turns
 
-    def _prompt(self, system: str, turns: list[tuple[bool, str]], new: int) -> str:
-        conv = Conversation(self.twin, system, self.cfg.sampling, self.context_tokens)
+    def _prompt(self, system: str, turns: list[tuple[bool, str]], new: int, chat_id: int | None = None) -> str:
+        recall = Recall(self.memory, self.memory_cfg, chat_id) if self.memory is not None else None
+        conv = Conversation(self.twin, system, self.cfg.sampling, self.context_tokens, recall)
         conv.turns = list(turns)
         return conv.prompt(new)
 

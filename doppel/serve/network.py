@@ -32,13 +32,15 @@ def bind(host: str, port: int) -> socket.socket:
         raise InputError(where, f"cannot bind ({err.strerror or err})") from None
 
 
-# an API key shorter than this is guessable: serve warns (not refuses: a loopback test key may be short)
-MIN_API_KEY_CHARS = 16
+# A shared secret shorter than this is guessable, for `doppel serve`'s API key and `doppel quiz`'s shared link
+# alike. serve warns (not refuses: a loopback test key may be short); quiz refuses (its key exists only for other
+# devices, and quiz makes per-player links of 22 characters itself).
+MIN_KEY_CHARS = 16
 
 
 def weak_key_warning(api_key: str | None) -> str | None:
-    """The warning for an API key shorter than MIN_API_KEY_CHARS (None: no key, or long enough)."""
-    if api_key and len(api_key) < MIN_API_KEY_CHARS:
+    """The warning for an API key shorter than MIN_KEY_CHARS (None: no key, or long enough)."""
+    if api_key and len(api_key) < MIN_KEY_CHARS:
         return (f"doppel serve: warning: the API key is {len(api_key)} characters; use at least "
-                f"{MIN_API_KEY_CHARS} random ones (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
+                f"{MIN_KEY_CHARS} random ones (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
     return None

@@ -1,7 +1,8 @@
 """The wire format: OpenAI's chat-completions request and response shapes, as pydantic models.
 
 Requests are checked strictly (a string where a number belongs is refused, not coerced); fields the twin has
-no use for (`user`, `presence_penalty`, ...) are accepted and ignored, fields it cannot honour (`n` > 1,
+no use for (`presence_penalty`, ...) are accepted and ignored (`user`, a string, names the chat for the memory:
+doppel.serve.engine), fields it cannot honour (`n` > 1,
 `logprobs`, `tools`) are refused. Every refusal is an `APIError`, sent as OpenAI's error object:
 
     {"error": {"message": "...", "type": "invalid_request_error", "param": "max_tokens", "code": null}}
@@ -73,6 +74,7 @@ class ChatRequest(_In):
     stream_options: Optional[StreamOptions] = None
     logprobs: Optional[bool] = None
     tools: Optional[list[Any]] = None
+    user: Optional[str] = None   # the chat id, for the memory under memory.scope chat (doppel.memory.recall.chat_of)
 
     @field_validator("stop")
     @classmethod

@@ -15,12 +15,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import orjson
 
 from doppel.errors import InputError
 from doppel.telegram.messages import Chat, Tally
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CHUNK_BYTES = 16 << 20
 BOM = b"\xef\xbb\xbf"
@@ -59,6 +62,7 @@ class RawBatch:
 
     segment: bytes
     indent: bytes  # the indentation of a message's opening `{`
+    starts: np.ndarray | None = None  # each message's offset in `segment`, when known (doppel.telegram.compact)
 
 
 def _repair(raw: bytes, controls: re.Pattern = RAW_CONTROL) -> bytes:
@@ -88,8 +92,9 @@ def loads(raw: bytes, tally: Tally):
         return obj
 
 
-def parse_batch(segment: bytes, indent: bytes, tally: Tally) -> list[dict]:
-    """A run of whole message objects (`{...},\\n {...}`) -> dicts; a broken object is counted, not fatal."""
+def parse_batch(segment: bytes, indent: bytes, tally: Tally, starts: np.ndarray | None = None) -> list[dict]:
+    """A run of whole message objects (`{...},\\n {...}`) -> dicts; a broken object is counted, not fatal.
+    Objects are told apart by their indentation, or by `starts` (their offsets) when given."""
     segment = segment.lstrip(b",")  # what follows the previous batch's last `}`
     if not segment.strip():
         return []
@@ -98,8 +103,12 @@ def parse_batch(segment: bytes, indent: bytes, tally: Tally) -> list[dict]:
     except orjson.JSONDecodeError:
         pass
     out = []
-    start = b"\n" + indent + b"{"
-    for piece in segment.split(start)[1:]:
+    if starts is not None:
+        bounds = [*starts.tolist(), len(segment)]
+        pieces = [segment[a + 1:b] for a, b in zip(bounds, bounds[1:])]
+    else:
+        pieces = segment.split(b"\n" + indent + b"{")[1:]
+    for piece in pieces:
         try:
             obj = loads(b"{" + piece.rstrip(b", \n\r\t"), tally)
         except orjson.JSONDecodeError:

@@ -7,6 +7,7 @@ same columns; `finish_batch` then sets times, kinds and drop reasons, and `to_me
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from doppel.config import IngestConfig
 from doppel.schemas import PII_HINTS, Message
 
 TELEGRAM_SERVICE_CHAT = 777000
+NULL_FORWARD = re.compile(rb'"forwarded_from"\s*:\s*null')  # in any JSON layout (minified: no space)
 PII_ENTITY_TYPES = {"phone": "PHONE", "email": "EMAIL", "bank_card": "CARD"}
 # Before Telegram Desktop 2.7.2 ids were numbers, with chats and channels shifted into their own ranges.
 OLD_ID_SHIFTS = ((1 << 33, "channel"), (1 << 32, "chat"), (0, "user"))
@@ -217,7 +219,7 @@ def fast_frame(chat: Chat, segment: bytes) -> tuple[pl.DataFrame, int] | None:
     segment = segment.lstrip(b",")
     if not segment.strip():
         return _frame(Columns()), 0
-    if b'"forwarded_from": null' in segment:
+    if NULL_FORWARD.search(segment):
         return None
     try:
         raw = pl.read_json(io.BytesIO(b"[" + segment + b"]"), schema=FAST_SCHEMA)

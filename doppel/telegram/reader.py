@@ -2,8 +2,9 @@
 
 `doppel fetch` files: line by line. Desktop exports: a look at the first bytes says whether the file is in
 Telegram Desktop's own layout, or that layout re-indented (the fast reader, doppel.telegram.desktop), or was
-re-saved in another one (the streaming JSON parser, doppel.telegram.stream); a file that leaves Telegram's layout further on is
-taken over by the stream reader from the chat where it does. HTML is answered with how to export as JSON.
+re-saved in another one (minified, CRLF, ...: doppel.telegram.compact, which cuts the same raw batches by a scan of
+the JSON's structure); a chat either reader cannot take (keys reordered, a single-chat export in another layout) and
+every chat after it go to the streaming JSON parser (doppel.telegram.stream). HTML is answered with how to export as JSON.
 """
 from __future__ import annotations
 
@@ -48,12 +49,16 @@ def iter_source(source: Source, tally: Tally) -> Iterator[tuple[Chat, Batch]]:
     if start != b"{":
         raise InputError(source.name, "not a Telegram export (not a JSON object)")
     skip = 0
-    if unit := layout_indent(head):
-        try:
-            with source.open() as f:
+    try:
+        with source.open() as f:
+            if unit := layout_indent(head):
                 yield from iter_desktop_export(f, source.name, tally, unit)
-            return
-        except NotDesktopLayout as err:
-            skip = err.chats_done
+            else:
+                from doppel.telegram.compact import iter_compact_export  # numpy: only for these layouts
+
+                yield from iter_compact_export(f, source.name, tally)
+        return
+    except NotDesktopLayout as err:
+        skip = err.chats_done
     with source.open() as f:
         yield from iter_stream(f, source.name, tally, skip)

@@ -87,17 +87,41 @@ def test_converted_once_per_content(sources, tmp_path):
         == sorted([first.name, second.name])
 
 
-def test_base_stage_points_to_the_converted_copy(sources, tmp_path, monkeypatch):
+@pytest.fixture
+def gguf_opens(monkeypatch) -> list[str]:
+    """The module of every doppel caller that opens a GGUFReader (transformers' own reads are not counted)."""
+    import sys
+
+    import gguf
+
+    real, opened = gguf.GGUFReader, []
+
+    def counting(*args, **kwargs):
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.startswith("doppel"):
+            opened.append(caller)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gguf, "GGUFReader", counting)
+    return opened
+
+
+def test_base_stage_points_to_the_converted_copy(sources, tmp_path, monkeypatch, gguf_opens):
     params = cfg("base", checkpoint_dir=str(sources["gguf"]), cache_dir=str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError, match="not converted yet: run `doppel base`"):
         _find(params, tmp_path)
+    assert gguf_opens == []   # locating the base reads no GGUF (the base stage checks it)
     info = prepare.run(params, None, tmp_path / "models" / "base", log=lambda s: None)
+    # the stage checks the file once and converts it with one more reader (quantization, tokenizer, tokens)
+    assert gguf_opens == ["doppel.base.source", "doppel.base.convert"]
     assert info["kind"] == "external" and info["source"] == {"kind": "gguf", "path": str(sources["gguf"]),
                                                                "litgpt_name": None}
     assert sorted(p.name for p in (tmp_path / "models" / "base").iterdir()) == ["base.json"]
+    del gguf_opens[:]
     assert checkpoint.resolve_checkpoint(params) == Path(info["checkpoint_dir"])
     assert _find(params, tmp_path) == Path(info["checkpoint_dir"])
+    assert gguf_opens == []   # every command's find_base: no full check of the source
 
 
 def _find(params, tmp_path: Path) -> Path:

@@ -78,6 +78,10 @@ def test_session_documents_keep_each_line_once():
     ]
     assert tiny.session_documents(rows) == ["Sys\nThem: hi\nMe: hello\nThem: how are you\nMe: fine",
                                             "Sys\nThem: yo\nMe: hey"]
+    # a row's memory block (build with memory.enabled) is not part of the conversation: left out
+    block = "Things Me said before:\n- Me: hey"
+    with_block = [{**rows[0], "instruction": f"Sys\n{block}\nThem: hi", "memory": block}, *rows[1:]]
+    assert tiny.session_documents(with_block) == tiny.session_documents(rows)
 
 
 def test_external_checkpoint_is_pointed_to_not_copied(built, tmp_path, monkeypatch):

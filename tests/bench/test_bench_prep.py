@@ -20,7 +20,7 @@ def test_bench_prep_prints_figures_beside_references(tmp_path):
     proc = doppel("bench", "prep", "--messages", "3000", "--workdir", tmp_path, "--layouts", "tabs,minified",
                   "--repeat", "2", "--peer", f"{copy} {{export}} {{out}}/copy.json", cwd=ROOT, check=True)
     lines = proc.stdout.strip().splitlines()
-    line = lines[-1]
+    line = next(x for x in lines if x.startswith("bench prep: "))
     assert re.match(r"bench prep: 3,000 messages \(\d+ MB export\) in [\d.]+s, [\d,]+ messages/s, peak RSS [\d,]+ MB",
                     line)
     for stage in ("ingest", "scrub", "segment", "build"):
@@ -35,6 +35,21 @@ def test_bench_prep_prints_figures_beside_references(tmp_path):
                      r"\(median of 2 rounds\)$", proc.stdout, re.M)
     export = tmp_path / "export-3000-1" / "result.json"
     assert (tmp_path / "run" / "peer" / "copy.json").read_bytes() == export.read_bytes()
+    assert re.search(r"^bench prep goals: [\d.]+x the peer's speed \(goal >= 5x: (met|NOT met)\); peak RSS [\d,]+ MB "
+                     r"\(goal <= 1,000 MB: (met|NOT met)\); slowest layout (tabs|minified) [\d.]+x canonical "
+                     r"\(goal <= 2x: (met|NOT met)\)$", proc.stdout, re.M), proc.stdout
+
+
+def test_goals_line_says_which_goal_is_met():
+    from doppel.bench.prep import goals_line
+
+    fig = {"peer_over_prep": 5.0, "prep_mb": 1000.0, "tabs_over_canonical": 0.9, "minified_over_canonical": 2.01}
+    assert goals_line(fig, ["tabs", "minified"]) == (
+        "bench prep goals: 5.00x the peer's speed (goal >= 5x: met); peak RSS 1,000 MB (goal <= 1,000 MB: met); "
+        "slowest layout minified 2.01x canonical (goal <= 2x: NOT met)")
+    fig.update(peer_over_prep=4.99, prep_mb=1001.0)
+    assert goals_line(fig, []) == ("bench prep goals: 4.99x the peer's speed (goal >= 5x: NOT met); "
+                                   "peak RSS 1,001 MB (goal <= 1,000 MB: NOT met)")
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))

@@ -60,7 +60,8 @@ def files(tmp_path_factory, tiny_twin):
     serve = {k: v for k, v in SAMPLING.items() if k != "seed"}
     params = F.write_params(root / "params.yaml", chat={**SAMPLING, "adapter": str(ad), "device": "cpu"},
                             bot={**SAMPLING, "adapter": str(ad), "device": "cpu", "log": str(root / "logs" / "bot.jsonl")},
-                            serve={**serve, "adapter": str(ad), "port": 0, "threads": 1, "device": "cpu"})
+                            serve={**serve, "adapter": str(ad), "port": 0, "threads": 1, "device": "cpu"},
+                            memory={"enabled": False})   # memory: tests/bot/test_backend_memory.py
     return ck, ad, params
 
 
@@ -231,15 +232,19 @@ def test_owner_draft_is_left_alone(backend, tmp_path):
     assert say(bot, client, ANN, "hi") == "kept"
     assert client.drafts == {ANN.id: "I'll call you la"} and client.draft_writes == []
 
+    asked_in = []
+
     class TypingMeanwhile:  # the owner starts typing while the twin is still answering
         name = "twin"
 
-        def reply(self, turns):
+        def reply(self, turns, chat_id=None):
+            asked_in.append(chat_id)
             client.drafts[CAT.id] = "wait, I"
             return backend.reply(turns)
 
     bot.backend = TypingMeanwhile()
     assert say(bot, client, CAT, "hi") == "kept"
+    assert asked_in == [CAT.id]   # the backend is told the chat (its memory recalls from it)
     assert client.drafts[CAT.id] == "wait, I" and client.draft_writes == []
     assert bot.state.counts["kept"] == 2
 
@@ -390,7 +395,7 @@ def test_placeholder_and_empty_replies_are_never_drafted_nor_sent(backend, tmp_p
         def __init__(self, replies):
             self.replies = list(replies)
 
-        def reply(self, turns):
+        def reply(self, turns, chat_id=None):
             return self.replies.pop(0)
 
     bot, client = make_bot(Canned(["call me at <PHONE>", "  ", "mail <EMAIL> ok"]), tmp_path, mode="auto",
@@ -518,6 +523,37 @@ def test_main_reconnects_and_stops_cleanly_on_ctrl_c(files, tmp_path, monkeypatc
         "doppel bot: lost the connection to Telegram; reconnecting in 5s",
         "doppel bot: cannot reconnect yet (network is unreachable)",
         "doppel bot: lost the connection to Telegram; reconnecting in 10s",
+        "doppel bot: reconnected",
+        "doppel bot: stopped (0 drafted, 0 sent, 0 suppressed)"]
+
+
+class DroppedClient(FlakyClient):
+    """Telegram hangs up mid-read (asyncio.IncompleteReadError, an EOFError), the reconnect works, then Ctrl-C."""
+
+    async def run_until_disconnected(self):
+        self.runs += 1
+        if self.runs == 1:
+            raise asyncio.IncompleteReadError(b"", 8)
+        raise KeyboardInterrupt
+
+    async def connect(self):
+        self.connects += 1
+
+
+def test_a_connection_dropped_mid_read_reconnects_and_is_no_login_problem(files, tmp_path, monkeypatch, capsys):
+    """The bot once took an EOFError after login for a missing login ("not logged in yet") and stopped."""
+    ck, _, params = files
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TELEGRAM_API_ID", "1")
+    monkeypatch.setenv("TELEGRAM_API_HASH", "h")
+    client = DroppedClient()
+    monkeypatch.setattr(command, "make_client", lambda session, api_id, api_hash, fetch: client)
+    monkeypatch.setattr(command, "SLEEP", Sleeps())
+    code = cli.main(["bot", "--base", str(ck), "--params", str(params), "--log", str(tmp_path / "bot.jsonl")])
+    err = capsys.readouterr().err
+    assert code == 0 and command.SLEEP.calls == [5] and client.connects == 2, err
+    assert err.splitlines()[1:] == [
+        "doppel bot: lost the connection to Telegram (IncompleteReadError); reconnecting in 5s",
         "doppel bot: reconnected",
         "doppel bot: stopped (0 drafted, 0 sent, 0 suppressed)"]
 

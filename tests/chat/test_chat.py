@@ -93,6 +93,13 @@ def test_piped_lines_starting_with_a_slash_are_commands_never_messages(setup):
     assert code == 0 and [r["message"] for r in records] == ["hi", "/slash", "привет"]  # // escapes a slash
     assert records[0]["reply"] + "\n" == in_process(setup, "", "--message", "hi")[1]
     assert all(set(r) == {"message", "reply"} for r in records)
+    assert "empty line" not in err
+    # empty lines get no record, and their count is said (once silently dropped: a line count that did not match)
+    code, blank_out, err = in_process(setup, "hi\n\n  \n/foo\n//slash\nпривет\n\n", "--jsonl")
+    assert code == 0 and blank_out == out and err.splitlines()[-1] == (
+        "(skipped 3 empty lines: an empty message gets no reply)")
+    code, _, err = in_process(setup, "\n/quit\n", "--jsonl")
+    assert code == 0 and err.splitlines()[-1] == "(skipped 1 empty line: an empty message gets no reply)"
     code, out, _ = in_process(setup, "", "--message", "hi", "--jsonl")
     assert code == 0 and json.loads(out) == records[0] and out.count("\n") == 1
 
@@ -269,6 +276,9 @@ def test_show_memory_prints_what_was_retrieved_and_scope_needs_a_chat(setup, tmp
     code, _, err = in_process(setup, "", "--message", "how is the dog?", "--chat", "778", "--show-memory",
                               "--memory-table", str(table))
     assert code == 0 and "(memory: nothing retrieved)" in err and "Rex" not in err
+    code, _, err = in_process(setup, "", "--message", "how is the dog?", "--chat", "779", "--show-memory",
+                              "--memory-table", str(table))   # no such chat: said, not "nothing retrieved"
+    assert code == 0 and "(memory: chat 779 has no memories in " in err and "retrieved" not in err
     code, _, err = in_process(setup, "", "--message", "how is the dog?", "--show-memory", "--memory-table", str(table))
     assert code == 0 and "give --chat ID" in err and "retrieved" not in err
     code, _, err = in_process(setup, "", "--message", "dog", "--chat", "777", "--memory-table", str(tmp_path / "no"))

@@ -234,3 +234,74 @@ def test_per_byte_lift_and_fluency_are_qualitys_figures_on_the_val_rows(setup):
                 round(on_twin, DIGITS), round(on_owner, DIGITS))
             assert m["fluency"] == round(quality.fluency(on_twin, on_owner), DIGITS)
             assert on_twin != on_owner
+
+
+def fact_rows() -> list[dict]:
+    """Three val rows asking planted facts: two with the fact in their memory block, one with another memory."""
+    from doppel.memory import block
+    from doppel.sample.facts import FACTS
+
+    pet, city = (next(f for f in FACTS if f.key == k) for k in ("pet", "city"))
+    out = []
+    for fact, said in ((pet, pet.statements[0]), (city, city.statements[0]), (city, "i like rain")):
+        memory = block.render([{"text": said, "answered": ""}], 96)
+        ins = block.insert(f"{F.SYSTEM}\nThem: hey\nMe: hi\nThem: {fact.question}", memory, F.SYSTEM)
+        out.append({"instruction": ins, "input": "", "output": said, "session": 900, "memory": memory})
+    return out
+
+
+def test_fact_recall_asks_the_base_and_the_twin_without_memory_and_the_twin_with_it(setup, monkeypatch, capsys):
+    """The model's replies are the one fake here (each echoes its prompt): what each model was asked is then
+    what it recalls. Only the twin with memory sees the blocks, so only it recalls (the two blocks with the fact)."""
+    from doppel import config
+    from doppel.evaluation import evaluate
+
+    root, ck, ad, train, val, params = setup
+    cfg = config.load("evaluate", params).model_copy(update={"generate_rows": 2})
+    asked = fact_rows()
+    seen: list[list[str]] = []
+
+    def echo(tw, rows_, cfg_):
+        seen.append([r["instruction"] for r in rows_])
+        return [r["instruction"] for r in rows_]
+
+    monkeypatch.setattr(evaluate, "generate", echo)
+    result = evaluate.run(cfg, ck, ad, json.loads(train.read_text()), json.loads(val.read_text()) + asked)
+    m = result.metrics
+    assert (m["fact_questions"], m["fact_questions_with_memory"]) == (3, 2)
+    assert (m["fact_recall_base"], m["fact_recall_twin"], m["fact_recall_twin_memory"]) == (0.0, 0.0, 0.6667)
+    assert result.facts["twin_memory"]["per_fact"] == {"pet": [1, 1], "city": [1, 2]}
+    with_block = [ins for batch in seen for ins in batch if "Things Me said before:" in ins]
+    assert len(with_block) == 3 + sum("Things Me said before:" in r["instruction"] for r in result.gen_rows) * 2
+    from doppel.evaluation.report import headline
+    assert headline(m)["recall"] == 0.6667
+    assert "recall" not in headline({**m, "fact_recall_twin_memory": None})   # no planted facts: no column
+
+
+def test_fact_recall_on_a_val_split_without_facts_is_null(setup, capsys):
+    m, files, out = run(setup, "nofacts", capsys)
+    assert (m["fact_questions"], m["fact_recall_base"], m["fact_recall_twin"], m["fact_recall_twin_memory"]) == \
+        (0, None, None, None)
+    assert "fact recall base n/a   twin n/a   twin with memory n/a  (0 val questions" in out
+
+
+def test_the_bases_loss_on_the_owners_replies_is_computed_once(setup, monkeypatch):
+    """fluency's denominator reuses the per-row losses of the loss rows; only rows not among them are scored."""
+    from doppel.evaluation import evaluate, quality
+    from doppel.model.load import load
+
+    root, ck, ad, train, val, params = setup
+    rows_ = json.loads(val.read_text())
+    tw = load(ck, None, device="cpu", precision="32-true")
+    per_row = tw.row_losses(rows_, batch_size=4)
+    total, count = tw.loss_stats(rows_, batch_size=3)
+    assert total == pytest.approx(sum(n for n, _ in per_row), rel=1e-5) and count == sum(c for _, c in per_row)
+    calls = []
+    real = tw.row_losses
+    monkeypatch.setattr(tw, "row_losses", lambda rs, batch_size: calls.append(len(rs)) or real(rs, batch_size))
+    direct = quality.loss_per_byte(tw.loss_stats(rows_[:5], 4)[0], [r["output"] for r in rows_[:5]])
+    calls.clear()
+    assert evaluate.owner_bpb(tw, rows_[:5], rows_, per_row, 4) == pytest.approx(direct, rel=1e-5)
+    assert calls == [0]                                         # every row already scored: none again
+    assert evaluate.owner_bpb(tw, rows_[:5], rows_[2:], per_row[2:], 4) == pytest.approx(direct, rel=1e-5)
+    assert calls == [0, 2]                                      # only the two rows the loss rows lack

@@ -60,3 +60,19 @@ def test_describe_lists_chat_date_and_score():
     r([(False, "porto")])
     assert describe(r.last).splitlines()[1].startswith(f"  [chat {A} 2024-01-01 score ")
     assert describe([]) == "(memory: nothing retrieved)"
+
+
+def test_open_memory_for_serve_and_bot(tmp_path):
+    import io
+
+    from doppel.memory.recall import open_memory
+
+    path = tmp_path / "memory.parquet"
+    err = io.StringIO()
+    assert open_memory(cfg("memory"), path, 384, "params.yaml", err) is None          # no table: a note, no memory
+    assert err.getvalue() == f"(memory: no table at {path}: run `dvc repro memory`; replying without memory)\n"
+    table(ROWS).write_parquet(path)
+    assert len(open_memory(cfg("memory", tokens=383), path, 384, "params.yaml")) == len(ROWS)
+    with pytest.raises(InputError, match="memory.tokens \\(384\\) leaves no room"):
+        open_memory(cfg("memory", tokens=384), path, 384, "params.yaml")
+    assert open_memory(cfg("memory", enabled=False), path, 384, "params.yaml") is None

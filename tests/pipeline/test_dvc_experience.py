@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import BIN, ROOT, copy_repo, env, run
+from tests.conftest import BIN, ROOT, copy_repo, doppel, env, run
 
 COLUMNS = 120   # a normal terminal
 # `make` as the README runs it, on this test run's environment: the venv is the one running the tests, and
@@ -46,8 +46,9 @@ def shell(line: str, cwd: Path, check: bool = True) -> subprocess.CompletedProce
     return proc
 
 
-def exp_show_line() -> str:
-    return next(line for line in readme_block("## Compare runs") if line.startswith("dvc exp show"))
+def exp_show_lines() -> list[str]:
+    """The README's `dvc exp show` lines: the changed knobs, then the headline figures."""
+    return [line for line in readme_block("## Compare runs") if line.startswith("dvc exp show")]
 
 
 def dvc(*args, cwd, check=True):
@@ -86,6 +87,8 @@ def repo(reproduced_repo, tmp_path_factory) -> Path:
     path = copy_repo(reproduced_repo, tmp_path_factory.mktemp("experience") / "repo")
     dvc("exp", "run", "-n", "gap12", "-S", "segment.session_gap_hours=12", cwd=path)
     dvc("exp", "run", "-n", "rank4", "-S", "train.lora_r=4", cwd=path)
+    # a third knob, one of the longest names (30 characters): only evaluate reruns
+    dvc("exp", "run", "-n", "share", "-S", "evaluate.catchphrase_min_share=0.02", cwd=path)
     return path
 
 
@@ -95,14 +98,21 @@ def test_metrics_and_experiments_fit_a_terminal(repo):
     assert widest(shown) <= COLUMNS, shown
     assert "metrics/eval.json" in shown and "bpb.twin" in shown and "lift" in shown and "fluency" in shown
     assert "reports/" not in shown and "dvclive/" not in shown and "chats." not in shown
-    # piped, DVC prints the table at its full width (no pager, no wrapping): the README's line, after
-    # experiments on a data stage's and on train's params (every data and model hash changed: 38 wide each)
-    exps = shell(exp_show_line(), cwd=repo).stdout
-    assert widest(exps) <= COLUMNS, exps
-    # the experiments, their knobs and the headline figures that moved (the loss always does)
-    for shown in ("rank4", "gap12", "train.lora_r", "segment.session_gap_hours", "bpb.twin", "style_gap_closed"):
-        assert shown in exps, (shown, exps)
-    assert "data/" not in exps and "models/" not in exps and "Created" not in exps
+    # piped, DVC prints the table at its full width (no pager, no wrapping): the README's lines, after
+    # experiments on three knobs (a data stage's, train's, evaluate's: every data and model hash changed, 38
+    # wide each): one table of the knobs, one of the figures (one table of both was 134 wide)
+    knobs, figures = (shell(line, cwd=repo).stdout for line in exp_show_lines())
+    for table in (knobs, figures):
+        assert widest(table) <= COLUMNS, table
+        assert all(name in table for name in ("rank4", "gap12", "share"))
+        assert "data/" not in table and "models/" not in table and "Created" not in table
+    changed = ("train.lora_r", "segment.session_gap_hours", "evaluate.catchphrase_min_share")
+    for knob in changed:
+        assert knob in knobs and knob not in figures
+    # the README's width rule: the experiment column (19 for "├── 1234567 [gap12]"), the names, 3 per column
+    assert widest(knobs) == 19 + sum(map(len, changed)) + 3 * (len(changed) + 1), knobs
+    for figure in ("bpb.twin", "style_gap_closed", "authorship"):   # the headline figures that moved
+        assert figure in figures and figure not in knobs
     diff = json.loads(dvc("metrics", "diff", "--json", cwd=repo).stdout)
     assert set(diff) == {"metrics/eval.json"}
     assert not any(k in json.dumps(diff) for k in ("mfu", "tokens_per_s", "peak_tflops"))
@@ -165,7 +175,9 @@ def set_params(repo: Path, **values) -> None:
 
 BAD = [({"segment.session_gap_hours": 12, "build.val_share": 1.5},
         "build.val_share: input should be less than 1 (got 1.5)"),
-       ({"train.lr": "abc"}, "train.lr: input should be a valid number")]
+       ({"train.lr": "abc"}, "train.lr: input should be a valid number"),
+       # valid, but not on this machine (no CUDA GPU in CI): once train's own refusal, after DVC removed the adapter
+       ({"train.quantize": "bnb.nf4"}, "train.quantize = bnb.nf4: needs a CUDA GPU")]
 
 
 @pytest.mark.slow
@@ -285,3 +297,29 @@ def test_python_bytecode_is_no_stage_dependency(tmp_path):
     for path in ("pkg/__pycache__/mod.cpython-311.pyc", "pkg/stray.pyc"):
         assert dvc("check-ignore", path, cwd=repo, check=False).returncode == 0, path
     assert dvc("check-ignore", "pkg/mod.py", cwd=repo, check=False).returncode == 1
+
+
+@pytest.mark.slow
+def test_after_an_interrupted_run_every_hint_says_dvc_checkout_and_it_brings_the_twin_back(reproduced_repo, tmp_path):
+    """What an interrupted `dvc repro` leaves (DVC removes a stage's outputs before its command runs, so an
+    interrupted train leaves no models/adapter; a rerun base, no models/base): every command that loads the twin
+    says `dvc checkout` first (seconds) before `dvc repro` (hours of GPU on a real base); following it brings
+    back the very files, and the twin answers."""
+    repo = copy_repo(reproduced_repo, tmp_path / "repo")
+    before = fingerprint(repo)
+    shutil.rmtree(repo / "models" / "adapter")
+    creds = {**env(), "TELEGRAM_API_ID": "1", "TELEGRAM_API_HASH": "0" * 32, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    for command in (["chat", "--message", "hi"], ["serve", "--port", "0"], ["quiz"], ["evaluate"],
+                    ["export", "--to", "hf", "--output", str(tmp_path / "hf")], ["bot", "--log", str(tmp_path / "b")]):
+        proc = subprocess.run([BIN / "doppel", *command], cwd=repo, capture_output=True, text=True, env=creds,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, (command, proc.stderr)
+        assert proc.stderr.startswith(f"doppel {command[0]}: error: {repo / 'models' / 'adapter'}: adapter not found; "
+                                      "run `dvc checkout` first (restores it from the DVC cache)"), proc.stderr
+    shutil.rmtree(repo / "models" / "base")
+    proc = subprocess.run([BIN / "doppel", "chat", "--message", "hi"], cwd=repo, capture_output=True, text=True,
+                          env=env())
+    assert proc.returncode == 2 and "run `dvc checkout models/base` first" in proc.stderr, proc.stderr
+    dvc("checkout", cwd=repo)                                   # the hint, followed
+    assert fingerprint(repo) == before
+    assert doppel("chat", "--message", "hi", cwd=repo, check=True).stdout.strip()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT, doppel
-from doppel.serve.network import MIN_API_KEY_CHARS, weak_key_warning
+from doppel.serve.network import MIN_KEY_CHARS, weak_key_warning
 
 
 @pytest.mark.parametrize("key,warned", [(None, False), ("", False), ("k" * 15, True), ("k" * 16, False),
                                         ("k" * 1, True), ("k" * 64, False)])
 def test_a_key_shorter_than_16_characters_is_warned_about(key, warned):
-    assert MIN_API_KEY_CHARS == 16
+    assert MIN_KEY_CHARS == 16
     warning = weak_key_warning(key)
     assert (warning is not None) == warned
     if warned:

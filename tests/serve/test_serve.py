@@ -45,6 +45,7 @@ def twin_files(tmp_path_factory):
     params["chat"].update(SAMPLING, adapter=str(ad), seed=3, device="cpu")
     params["serve"].update(SAMPLING, adapter=str(ad), port=0, threads=1, device="cpu", max_body_bytes=65536,
                            max_tokens_cap=1000, context_tokens=80)
+    params["memory"]["enabled"] = False   # a context of 80 leaves no room for a memory block: test_engine_memory.py
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     return ck, ad, path

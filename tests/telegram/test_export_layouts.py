@@ -301,3 +301,46 @@ def test_an_export_without_messages_says_so(tmp_path):
     proc = doppel("ingest", "--input", tmp_path, "--output", tmp_path / "m.parquet", "--report", tmp_path / "r.json",
                   cwd=ROOT, check=True)
     assert "warning: the export holds no messages" in proc.stderr
+
+
+# Other layouts without keys reordered: the compact reader's (a structure scan, then the fast path), no stream reader
+COMPACT = ["minified", "crlf", "bom_crlf_indent_4", "minified_json_dumps", "crlf_minified_spaced"]
+
+
+def compact_variant(corpus: Path, name: str) -> Path:
+    if name in ("minified", "crlf", "bom_crlf_indent_4"):
+        return corpus / name / "result.json"
+    export = orjson.loads((corpus / "minified" / "result.json").read_bytes())
+    path = corpus / f"{name}.json"
+    if not path.exists():
+        spaced = dumps(export) if name == "minified_json_dumps" else dumps(export, separators=(" ,\r\n", " :\r\n"))
+        path.write_bytes(spaced)
+    return path
+
+
+@pytest.mark.parametrize("name", COMPACT)
+def test_compact_layouts_are_read_without_the_stream_reader(corpus, reference, name, monkeypatch):
+    from doppel.telegram import reader
+
+    monkeypatch.setattr(reader, "iter_stream", None)
+    messages, report = ingest.read_exports([compact_variant(corpus, name)], cfg("ingest"))
+    assert report == reference[1] and messages.equals(reference[0])
+
+
+@pytest.mark.parametrize("chunk", [1 << 10, 4099])
+def test_compact_reads_the_same_across_any_chunk_boundary(corpus, reference, chunk, monkeypatch):
+    """Small chunks put chunk ends inside strings, escapes, headers and between a chat's key and its `[`."""
+    from doppel.telegram import compact, reader
+
+    monkeypatch.setattr(reader, "iter_stream", None)
+    monkeypatch.setattr(compact, "CHUNK_BYTES", chunk)
+    messages, report = ingest.read_exports([corpus / "minified" / "result.json"], cfg("ingest"))
+    assert report == reference[1] and messages.equals(reference[0])
+
+
+def test_reordered_keys_go_from_compact_to_the_stream_reader_at_that_chat(tmp_path, canonical, reference):
+    export = orjson.loads(canonical.read_bytes())
+    export["chats"]["list"][5] = reorder(export["chats"]["list"][5], root=False)
+    (tmp_path / "result.json").write_bytes(orjson.dumps(export))
+    messages, report = ingest.read_exports([tmp_path / "result.json"], cfg("ingest"))
+    assert report == reference[1] and messages.equals(reference[0])

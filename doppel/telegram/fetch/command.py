@@ -17,17 +17,24 @@ from doppel.telegram.fetch.session import (CREDENTIALS_EPILOG, load_credentials,
 from doppel.shell import ArgumentParser
 
 
-async def _run(session: Path, api_id: int, api_hash: str, out_dir: Path, cfg: FetchConfig, login: dict) -> Summary:
-    client = make_client(session, api_id, api_hash, cfg)
-    secure_session(session)
+async def _run(session: Path, api_id: int, api_hash: str, out_dir: Path, cfg: FetchConfig, fresh: bool) -> Summary:
+    """Log in and fetch. A `fresh` session file (no login in it yet) is removed when the run fails before the
+    login is done: no session file without a login is left behind."""
+    logged_in = False
     try:
-        await log_in(client, interactive=sys.stdin.isatty())  # a first run asks for phone, code, 2FA password
-        login["done"] = True
+        client = make_client(session, api_id, api_hash, cfg)
         secure_session(session)
-        return await fetch(client, out_dir, cfg, sleep=SLEEP)
+        try:
+            await log_in(client, interactive=sys.stdin.isatty())  # a first run asks for phone, code, 2FA password
+            logged_in = True
+            secure_session(session)
+            return await fetch(client, out_dir, cfg, sleep=SLEEP)
+        finally:
+            await client.disconnect()
+            secure_session(session)
     finally:
-        await client.disconnect()
-        secure_session(session)
+        if fresh and not logged_in:
+            remove_session(session)
 
 
 SLEEP = asyncio.sleep  # tests replace it to shorten FloodWait countdowns
@@ -71,16 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     if not out_dir.exists():
         out_dir.mkdir(parents=True)
         os.chmod(out_dir, 0o700)
-    start, login = time.perf_counter(), {"done": False}
+    start = time.perf_counter()
     try:
-        summary = asyncio.run(_run(session, api_id, api_hash, out_dir, cfg, login))
+        summary = asyncio.run(_run(session, api_id, api_hash, out_dir, cfg, fresh))
     except (Stop, ConnectionError) as err:
         message = str(err) if isinstance(err, Stop) else f"cannot reach Telegram ({err}); rerun when online"
         print(f"doppel fetch: error: {message}", file=sys.stderr)
         return 2
-    finally:
-        if fresh and not login["done"]:
-            remove_session(session)  # a failed first run leaves no session file without a login behind
     for path in summary.files:
         os.chmod(path, 0o600)
     print(summary.text(out_dir) + f" in {time.perf_counter() - start:.0f}s", file=sys.stderr)

@@ -1,0 +1,70 @@
+"""Training sees the memory block: each dataset row gets the memories it would have had at that moment.
+
+For a row (an owner turn with its context), the query is the other person's turn just before it (as at reply
+time, doppel.memory.recall) and the memories come from the **train split only** (sessions whose rows are in
+train.json), from the row's chat (`memory.scope: chat`) or every chat (`all`), and only from owner turns that
+started **strictly before** the row's turn: no row ever sees its future, and no val message reaches a training row.
+Val rows get their block the same way (from the train split, before the row), so evaluate scores the twin as it
+is trained. The block (doppel.memory.block) goes right after the system line; build reserves `memory.tokens` + 1
+(its newline) of `build.context_tokens` for it on every row, so a row's instruction stays within the budget.
+Pure core: frames in, frames out.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from doppel.config import MemoryConfig
+from doppel.memory import block, index
+from doppel.memory.block import insert
+from doppel.memory.store import Memory
+
+# what build's rows carry for this module (dropped before the rows are written)
+ROW_TS, ROW_QUERY = "ts_start", "query"
+KEYS = ["chat_id", "session_id"]
+
+
+def reserve(cfg: MemoryConfig | None) -> int:
+    """Tokens of build.context_tokens kept for the block on every row: its budget and its newline."""
+    return cfg.tokens + 1 if cfg is not None and cfg.enabled else 0
+
+
+def train_memories(turns: pl.DataFrame, train: pl.DataFrame, cfg: MemoryConfig) -> pl.DataFrame:
+    """The memory table (doppel.memory.index) of the train split's sessions only."""
+    table, _ = index.run(cfg, turns)
+    return table.join(train.select(KEYS).unique(), on=KEYS, how="semi")
+
+
+def blocks(memories: pl.DataFrame, rows: pl.DataFrame, cfg: MemoryConfig) -> list[str]:
+    """The block of each row (rows with chat_id, ts_start, query), in the rows' order ("" for none)."""
+    out = [""] * rows.height
+    if not cfg.enabled or not rows.height or not memories.height:
+        return out
+    indexed = rows.with_row_index("_i")
+    groups = indexed.partition_by("chat_id", as_dict=True) if cfg.scope == "chat" else {(None,): indexed}
+    for (chat,), part in groups.items():
+        table = memories if chat is None else memories.filter(pl.col("chat_id") == chat)
+        if not table.height:
+            continue
+        memory = Memory(table)
+        for i, chat_id, ts, query in part.select("_i", "chat_id", ROW_TS, ROW_QUERY).iter_rows():
+            if query:
+                hits = memory.search(query, chat_id=chat_id, k=cfg.k, scope=cfg.scope, as_of=ts)
+                out[i] = block.render(hits, cfg.tokens)
+    return out
+
+
+def with_memory(turns: pl.DataFrame, train: pl.DataFrame, val: pl.DataFrame, cfg: MemoryConfig | None,
+                system: str) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """(train, val) with a `memory` column (the block, "" for none) and the block inside each instruction;
+    the report counts rows with a block and memories in the train split."""
+    if cfg is None or not cfg.enabled:
+        empty = pl.lit("", dtype=pl.String).alias("memory")
+        return train.with_columns(empty), val.with_columns(empty), {"train_memories": 0, "rows_with_memory": 0}
+    memories = train_memories(turns, train, cfg)
+    done = []
+    for rows in (train, val):
+        texts = pl.Series("memory", blocks(memories, rows, cfg), dtype=pl.String)
+        instructions = [insert(ins, mem, system) for ins, mem in zip(rows["instruction"], texts)]
+        done.append(rows.with_columns(texts, instruction=pl.Series(instructions, dtype=pl.String)))
+    with_block = sum(int((d["memory"] != "").sum()) for d in done)
+    return done[0], done[1], {"train_memories": memories.height, "rows_with_memory": with_block}
