@@ -72,6 +72,9 @@ def test_headline_and_rounding():
     assert report.headline(details) == {"authorship": 0.8, "bpb": {"base": 1.1, "twin": 0.9}, "fluency": 1.2,
                                         "lift": 0.1, "quiz_fooled": 0.4, "style_gap_closed": 0.3}
     assert report.headline({"bpb_tuned": 2.0}) == {"bpb": {"twin": 2.0}}
+    # fact recall with memory only where some val row asks a planted fact (null: left out)
+    assert report.headline({"fact_recall_twin_memory": 0.5}) == {"recall": 0.5}
+    assert report.headline({"fact_recall_twin_memory": None, "fluency": None}) == {"fluency": None}
     assert report.headline({}) == {}
     assert report.rounded({"a": 0.123456, "b": math.nan, "c": math.inf, "d": 3, "e": "x", "f": 0.00005}) == {
         "a": 0.1235, "b": None, "c": None, "d": 3, "e": None, "f": 0.0001}
@@ -108,7 +111,7 @@ def test_summary_lines():
     prof = {w: {f: i + 0.5 for i, f in enumerate(FEATURES)} for w in ("owner", "base", "tuned")}
     text = report.summary(m, prof, ["лол"], 12.34, {"load": 1.0, "loss": 2.25}, "out.json", "s.md")
     lines = text.split("\n")
-    assert lines[:11] == [
+    assert lines[:12] == [
         "evaluate: 3 val rows (40 reply tokens), 2 generated, 12.3 s (load 1.0, loss 2.2)",
         "  loss        base 2.000   tuned n/a",
         "  perplexity  base 7.39   tuned 4.48",
@@ -119,10 +122,12 @@ def test_summary_lines():
         "  authorship  tuned 0.900   base 0.100  (classifier val balanced accuracy 0.800)",
         "  blind quiz  the classifier picked the twin's reply as real in 0.500 of 2 rounds (0.5: it cannot tell "
         "them apart)",
+        "  fact recall base n/a   twin n/a   twin with memory n/a  (0 val questions about a planted fact, 0 with "
+        "the fact in their memory block)",
         "",
         "  feature         owner     base    tuned"]
-    assert lines[11] == "  chars           0.500    0.500    0.500"
-    assert len(lines) == 11 + len(FEATURES) + 3
+    assert lines[12] == "  chars           0.500    0.500    0.500"
+    assert len(lines) == 12 + len(FEATURES) + 3
     assert lines[-2:] == ["  catchphrases: лол", "  wrote out.json and s.md"]
     del m["quiz_fooled"], m["quiz_rounds"]
     text = report.summary(m, prof, [], 1.0, {}, "o", "s")
