@@ -128,7 +128,9 @@ def problem(section: str, model: type[BaseModel], err: ValidationError) -> tuple
     if isinstance(ctx_error, _KeyError):
         loc = [str(p) for p in e["loc"]] + [ctx_error.key]
         return loc[0], f"{'.'.join([section, *loc])}: {ctx_error} (got {ctx_error.value!r})"
-    loc = [str(p) for p in e["loc"] if not isinstance(p, int) and not str(p).startswith(("literal[", "function-"))]
+    # pydantic's names of a union's members ("constrained-int", "literal['auto']") are not keys: dropped
+    loc = [str(p) for p in e["loc"]
+           if not isinstance(p, int) and not str(p).startswith(("literal[", "function-", "constrained-"))]
     key = ".".join([section, *loc])
     kind = e["type"]
     if kind == "extra_forbidden":

@@ -32,3 +32,24 @@ def test_no_fact_questions_no_figure_and_lengths_must_match():
     assert fact_recall([row("Them: hi")], ["hey"], FACTS)["recall"] is None
     with pytest.raises(ValueError):
         fact_recall([row("Them: hi")], [], FACTS)
+
+
+def test_recall_counts_hits_not_misses_and_rounds_to_four_places():
+    rows = [row(f"Them: {PET.question}")] * 3
+    out = fact_recall(rows, [PET.value, "no idea", PET.value.upper() + "!"], FACTS)
+    assert out == {"questions": 3, "recalled": 2, "recall": 0.6667, "per_fact": {"pet": [2, 3]}}
+
+
+def test_which_line_is_the_question():
+    from collections import namedtuple
+
+    from doppel.evaluation.facts import fact_of
+
+    Fact = namedtuple("Fact", "key question value")
+    x = Fact("x", "which letter is X", "x")
+    assert fact_of(f"sys\nThem: {x.question}\n", [x]) is x          # a trailing newline is not a line
+    assert fact_of(f"sys\nThem: {x.question}", [x]) is x            # ... ending in X, kept whole
+    assert fact_of(f"sys\nThem: {x.question}\n \n", [x]) is None    # a blank last line asks nothing
+    assert fact_of(f"sys\nThem: hey\nMe: hi\nThem: {x.question}", [x]) is x
+    assert fact_of(f"sys\nThem: {x.question}\nMe: hi\nThem: hey", [x]) is None
+    assert fact_of(x.question, [x]) is None and fact_of("", [x]) is None  # no turn at all
