@@ -124,7 +124,7 @@ def test_what_was_sent_is_shortened_past_60_characters():
     assert err["message"] == "Invalid value for 'model': Input should be a valid string (got 5)."
 
 
-def test_response_shapes_and_server_sent_events():
+def test_response_shapes_and_server_sent_events(monkeypatch):
     assert P.usage(3, 4).model_dump() == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
     chunk = P.ChatCompletionChunk(id="c", created=1, model="m", choices=[P.ChunkChoice(delta=P.Delta(content="x"))])
     assert json.loads(P.sse(chunk).decode().removeprefix("data: ")) == {
@@ -150,7 +150,5 @@ def test_response_shapes_and_server_sent_events():
         (400, "m", "p", None, "invalid_request_error", "m")
     cid = P.completion_id()
     assert cid.startswith("chatcmpl-") and len(cid) == 33 and cid != P.completion_id()
-    import time
-    before = int(time.time())
-    stamp = P.now()
-    assert isinstance(stamp, int) and before <= stamp <= int(time.time())
+    monkeypatch.setattr(P.time, "time", lambda: 1_700_000_123.9)  # the clock is the test's: whole seconds, floored
+    assert P.now() == 1_700_000_123 and isinstance(P.now(), int)
