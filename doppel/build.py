@@ -10,6 +10,7 @@ import polars as pl
 
 from doppel.config import BuildConfig, MemoryConfig
 from doppel.errors import InputError
+from doppel.memory import index as memory_index
 from doppel.memory import rows as memory_rows
 from doppel.prompt import approx_tokens, approx_tokens_expr, line_expr
 from doppel.schemas import InstructionRow, Turn
@@ -34,8 +35,7 @@ def instruction_rows(turns: pl.DataFrame, cfg: BuildConfig, reserve: int = 0) ->
     budget = context_budget(cfg, reserve)
     t = turns.sort(*KEYS, "turn_index").with_row_index("g").with_columns(
         line=line_expr(),
-        query=pl.when(pl.col("is_owner").shift(1).over(KEYS).not_()).then(pl.col("text").shift(1).over(KEYS))
-        .otherwise(pl.lit("")).fill_null(""),  # the other person's turn just before (the memory's query)
+        query=memory_index.answered(),  # the other person's turn just before (the memory's query)
         tok=approx_tokens_expr(line_expr()).cast(pl.Int64) + 1,  # + the newline; signed, for the target below
     ).with_columns(
         cum=pl.col("tok").cum_sum(),  # global, so it rises monotonically across sessions
@@ -190,7 +190,7 @@ def run(cfg: BuildConfig, turns: pl.DataFrame, memory: MemoryConfig | None = Non
         "owner_share": round(float(turns["is_owner"].mean()), 4),
         "dropped": dropped,
         "memory": recalled,
-        "tokens_approx": percentiles(pl.concat([train, val]).select(lengths).to_series()),
+        "tokens_approx": percentiles(pl.concat([train.select(lengths), val.select(lengths)]).to_series()),
         "output_tokens_approx": percentiles(rows.select(approx_tokens_expr(pl.col("output"))).to_series()),
     }
     return train, val, report

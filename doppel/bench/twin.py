@@ -18,6 +18,7 @@ the real runs take --steps, --lr and --seeds. `--base tiny` runs the command end
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -81,7 +82,7 @@ def stage_commands(root: Path, params: dict) -> list[tuple[str, list[str]]]:
 
 def run_params(project: dict, export: Path, args, real: bool, seed: int) -> dict:
     """The project's params with the bench's knobs: the sample's export, the evaluation's size, the base."""
-    p = json.loads(json.dumps(project))  # a deep copy
+    p = copy.deepcopy(project)
     p["sample"].update(messages=args.messages, seed=args.sample_seed, language=LANGUAGE)
     p["ingest"]["input"] = str(export)
     p["evaluate"].update(generate_rows=args.rows, loss_rows=args.loss_rows, samples=max(EXCHANGES, 8))
@@ -199,11 +200,12 @@ def check_project(root: Path, base: str) -> dict:
     if not (root / "dvc.yaml").is_file() or not (root / "stages").is_dir():
         raise InputError(root, "not a doppel project (no dvc.yaml and stages/): run `doppel bench twin` from the "
                                "project root")
+    from doppel import config
     from doppel.base.source import inspect
 
-    if base.strip().lower() != "tiny":
-        inspect(base)  # an InputError line when the base is not there (the reference one: `make realbase`)
-    return yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    if base.strip().lower() != "tiny":  # an InputError line when the base is not there (the reference: `make realbase`);
+        inspect(base, check=False)      # its weights are checked by each run's base stage
+    return config.read(root / "params.yaml")
 
 
 def parse_args(argv: list[str] | None):

@@ -10,6 +10,7 @@ import threading
 
 from doppel.config.types import Sampling
 from doppel.errors import InputError
+from doppel.memory.recall import recall_for
 from doppel.model.conversation import Conversation
 from doppel.prompt import STOP_STRINGS
 
@@ -26,9 +27,7 @@ class TwinBackend:
         self.name = "the twin in-process"
 
     def reply(self, turns: list[tuple[bool, str]], chat_id: int | None = None) -> str:
-        from doppel.memory.recall import Recall
-
-        recall = Recall(self.memory, self.memory_cfg, chat_id) if self.memory is not None else None
+        recall = recall_for(self.memory, self.memory_cfg, chat_id)
         conv = Conversation(self.twin, self.system, self.sampling, self.context_tokens, recall)
         conv.turns = list(turns[:-1])
         with self._lock:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from doppel import config
+from doppel.memory.recall import TABLE as MEMORY_TABLE
 from doppel.bot.backend import EndpointBackend, TwinBackend
 from doppel.bot.log import EventLog
 from doppel.bot.responder import Responder
@@ -25,7 +26,6 @@ from doppel.telegram.flood import Stop
 from doppel.telegram.fetch.session import (CREDENTIALS_EPILOG, load_credentials, make_client, prepare_session,
                                            resolve_session, secure_session)
 
-MEMORY_TABLE = Path("data/interim/memory.parquet")  # the memory stage's output (dvc.yaml)
 SLEEP = asyncio.sleep  # tests replace it: FloodWait countdowns, typing delays, reconnect pauses
 RECONNECT_S = (5, 300)  # first and longest pause before reconnecting
 

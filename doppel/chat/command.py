@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TextIO
 
 from doppel import config
+from doppel.memory.recall import TABLE as MEMORY_TABLE
 from doppel.errors import InputError
 from doppel.model.conversation import Conversation
 from doppel.model.load import load_twin
@@ -37,7 +38,6 @@ COMMANDS = {"/reset": "forget the conversation so far", "/quit": "end the chat (
 QUIT, RESET, HELP = ("/quit", "/exit", "/q"), ("/reset",), ("/help", "/?")
 ESCAPE = "//"  # a message that starts with "/" is typed with "//"
 REPLY_END = "\n\n"  # piped (not a terminal), plain: a reply and the empty line that ends it
-MEMORY_TABLE = Path("data/interim/memory.parquet")  # the memory stage's output (dvc.yaml)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -122,8 +122,7 @@ def _skipped(blank: int, stderr: TextIO) -> int:
 
 def _recall(args: argparse.Namespace, context_tokens: int, stderr: TextIO):
     """The memory for this chat (a Recall), or None with a note on stderr when there is none to use."""
-    from doppel.memory.recall import Recall, check_budget
-    from doppel.memory.store import Memory
+    from doppel.memory.recall import Recall, open_memory
 
     cfg = config.load("memory", args.params)
     if not cfg.enabled:
@@ -132,14 +131,11 @@ def _recall(args: argparse.Namespace, context_tokens: int, stderr: TextIO):
         print("(memory: memory.scope is chat: give --chat ID to recall from that chat; replying without memory)",
               file=stderr)
         return None
-    if not args.memory_table.is_file():
-        print(f"(memory: no table at {args.memory_table}: run `dvc checkout` first (restores it from the DVC "
-              "cache), else `dvc repro memory`; replying without memory)",
-              file=stderr)
+    memory = open_memory(cfg, args.memory_table, context_tokens, str(args.params), stderr,
+                         fix="run `dvc checkout` first (restores it from the DVC cache), else `dvc repro memory`")
+    if memory is None:
         return None
-    check_budget(cfg, context_tokens, str(args.params))
-    memory = Memory.load(args.memory_table)
-    if cfg.scope == "chat" and args.chat_id not in set(memory.chat_ids.tolist()):  # a typo'd id: not "nothing found"
+    if cfg.scope == "chat" and not (memory.chat_ids == args.chat_id).any():  # a typo'd id: not "nothing found"
         print(f"(memory: chat {args.chat_id} has no memories in {args.memory_table}; the chat ids are the keys of "
               "`chats` in reports/ingest.json; replying without memory)", file=stderr)
         return None

@@ -18,16 +18,21 @@ MIN_WORD_CHARS = 2
 WORD = r"(?:^|[^<\w])\w{%d,}" % MIN_WORD_CHARS  # a word of 2+ letters/digits, not a <PLACEHOLDER>'s name
 
 
-def run(cfg: MemoryConfig, turns: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
-    """Turns (validated as `Turn`) -> (memory table sorted by chat and time, report with rows in/out/dropped)."""
-    ordered = turns.sort("chat_id", "session_id", "turn_index")
-    prev_other = (
+def answered() -> pl.Expr:
+    """On turns sorted by session and turn: the other person's turn just before ("" after an owner turn or at a
+    session's start). What a memory answered, and build's query for a row's memories: one expression for both."""
+    return (
         pl.when(pl.col("is_owner").shift(1).over("chat_id", "session_id").not_())
         .then(pl.col("text").shift(1).over("chat_id", "session_id"))
         .otherwise(pl.lit(""))
         .fill_null("")
     )
-    with_answered = ordered.with_columns(answered=prev_other)
+
+
+def run(cfg: MemoryConfig, turns: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """Turns (validated as `Turn`) -> (memory table sorted by chat and time, report with rows in/out/dropped)."""
+    ordered = turns.sort("chat_id", "session_id", "turn_index")
+    with_answered = ordered.with_columns(answered=answered())
     owner = with_answered.filter(pl.col("is_owner"))
     has_words = pl.col("text").str.replace_all(r"<[A-Z_]+>", " ").str.contains(WORD)
     worded = owner.filter(has_words)

@@ -18,6 +18,8 @@ from doppel.memory import block
 from doppel.memory.store import Memory
 
 
+TABLE = Path("data/interim/memory.parquet")  # the memory stage's output (dvc.yaml): what chat, serve and bot read
+
 # serve's request `user` names the chat: its id as the export writes it (decimal, an optional leading "-", no
 # leading zero, nothing around it). Anything else (a name, "042", " 42", "42.0") is no chat: no memory under scope chat.
 CHAT_ID = re.compile(r"-?[1-9][0-9]{0,18}")
@@ -29,16 +31,21 @@ def chat_of(user: object) -> int | None:
 
 
 def open_memory(cfg: MemoryConfig, table: Path, context_tokens: int, params: str,
-                stderr: TextIO | None = None) -> Memory | None:
-    """The memory for serve and bot (None with a note on stderr when memory is off or the table is missing)."""
+                stderr: TextIO | None = None, fix: str = "run `dvc repro memory`") -> Memory | None:
+    """The memory for chat, serve and bot (None with a note on stderr when memory is off or the table is missing;
+    `fix` is what the note tells the user to do)."""
     if not cfg.enabled:
         return None
     if not Path(table).is_file():
-        print(f"(memory: no table at {table}: run `dvc repro memory`; replying without memory)",
-              file=stderr or sys.stderr)
+        print(f"(memory: no table at {table}: {fix}; replying without memory)", file=stderr or sys.stderr)
         return None
     check_budget(cfg, context_tokens, params)
     return Memory.load(table)
+
+
+def recall_for(memory: Memory | None, cfg: MemoryConfig, chat_id: int | None) -> Recall | None:
+    """The Recall for one conversation, or None when there is no memory."""
+    return Recall(memory, cfg, chat_id) if memory is not None else None
 
 
 def utc_now() -> datetime:

@@ -15,12 +15,11 @@ import polars as pl
 
 from doppel.config import MemoryConfig
 from doppel.memory import block, index
-from doppel.memory.block import insert
 from doppel.memory.store import Memory
+from doppel.segment import KEYS
 
 # what build's rows carry for this module (dropped before the rows are written)
 ROW_TS, ROW_QUERY = "ts_start", "query"
-KEYS = ["chat_id", "session_id"]
 
 
 def reserve(cfg: MemoryConfig | None) -> int:
@@ -29,23 +28,30 @@ def reserve(cfg: MemoryConfig | None) -> int:
 
 
 def train_memories(turns: pl.DataFrame, train: pl.DataFrame, cfg: MemoryConfig) -> pl.DataFrame:
-    """The memory table (doppel.memory.index) of the train split's sessions only."""
-    table, _ = index.run(cfg, turns)
-    return table.join(train.select(KEYS).unique(), on=KEYS, how="semi")
+    """The memory table (doppel.memory.index) of the train split's sessions only (a memory's `answered` comes
+    from its own session, so indexing only those sessions' turns gives the same rows)."""
+    table, _ = index.run(cfg, turns.join(train.select(KEYS).unique(), on=KEYS, how="semi"))
+    return table
 
 
-def blocks(memories: pl.DataFrame, rows: pl.DataFrame, cfg: MemoryConfig) -> list[str]:
+def indexes(memories: pl.DataFrame, cfg: MemoryConfig) -> dict:
+    """The searchable memories, built once: one index per chat (`scope: chat`) or one of all (key None)."""
+    if cfg.scope != "chat":
+        return {None: Memory(memories)} if memories.height else {}
+    return {chat: Memory(part) for (chat,), part in memories.partition_by("chat_id", as_dict=True).items()}
+
+
+def blocks(searchable: dict, rows: pl.DataFrame, cfg: MemoryConfig) -> list[str]:
     """The block of each row (rows with chat_id, ts_start, query), in the rows' order ("" for none)."""
     out = [""] * rows.height
-    if not cfg.enabled or not rows.height or not memories.height:
+    if not cfg.enabled or not rows.height or not searchable:
         return out
     indexed = rows.with_row_index("_i")
     groups = indexed.partition_by("chat_id", as_dict=True) if cfg.scope == "chat" else {(None,): indexed}
     for (chat,), part in groups.items():
-        table = memories if chat is None else memories.filter(pl.col("chat_id") == chat)
-        if not table.height:
+        memory = searchable.get(chat)
+        if memory is None:
             continue
-        memory = Memory(table)
         for i, chat_id, ts, query in part.select("_i", "chat_id", ROW_TS, ROW_QUERY).iter_rows():
             if query:
                 hits = memory.search(query, chat_id=chat_id, k=cfg.k, scope=cfg.scope, as_of=ts)
@@ -61,10 +67,11 @@ def with_memory(turns: pl.DataFrame, train: pl.DataFrame, val: pl.DataFrame, cfg
         empty = pl.lit("", dtype=pl.String).alias("memory")
         return train.with_columns(empty), val.with_columns(empty), {"train_memories": 0, "rows_with_memory": 0}
     memories = train_memories(turns, train, cfg)
+    searchable = indexes(memories, cfg)
     done = []
     for rows in (train, val):
-        texts = pl.Series("memory", blocks(memories, rows, cfg), dtype=pl.String)
-        instructions = [insert(ins, mem, system) for ins, mem in zip(rows["instruction"], texts)]
+        texts = pl.Series("memory", blocks(searchable, rows, cfg), dtype=pl.String)
+        instructions = [block.insert(ins, mem, system) for ins, mem in zip(rows["instruction"], texts)]
         done.append(rows.with_columns(texts, instruction=pl.Series(instructions, dtype=pl.String)))
     with_block = sum(int((d["memory"] != "").sum()) for d in done)
     return done[0], done[1], {"train_memories": memories.height, "rows_with_memory": with_block}

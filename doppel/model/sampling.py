@@ -10,8 +10,6 @@ from doppel.prompt import stop_hold, stop_index
 NEG_INF = float("-inf")
 
 
-_stop_hold = stop_hold  # the name the tests know
-
 
 class TextCut:
     """Incremental decoding of one reply: feed token ids, get the text that is now certain.

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from doppel import config
-from doppel.sample.skeleton import MIN_MESSAGES
+from doppel.sample.skeleton import LANGUAGES, MIN_MESSAGES
 from doppel.sample.writer import write
 from doppel.shell import ArgumentParser
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write the planted private data and decoys here (JSON Lines)")
     parser.add_argument("--facts", action="store_true",
                         help="plant the owner's facts, asked about in the latest sessions (default: sample.facts)")
-    parser.add_argument("--language", choices=("ru", "en"),
+    parser.add_argument("--language", choices=LANGUAGES,
                         help="ru: the owner's Russian/English mix; en: every conversation in English "
                              "(default: sample.language)")
     parser.add_argument("--params", type=Path, default=config.PARAMS_FILE,

@@ -19,12 +19,12 @@ import sys
 from pathlib import Path
 
 from doppel import config
+from doppel.memory.recall import TABLE as MEMORY_TABLE
 from doppel.errors import InputError
 from doppel.serve.network import bind, is_loopback, weak_key_warning
 from doppel.shell import ArgumentParser, add_twin_flags, twin_flags
 
 ENV_KEY = "DOPPEL_API_KEY"
-MEMORY_TABLE = Path("data/interim/memory.parquet")  # the memory stage's output (dvc.yaml)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -29,7 +29,7 @@ from typing import Callable
 
 from doppel.model.conversation import Conversation
 from doppel.config import MemoryConfig, ServeConfig
-from doppel.memory.recall import Recall, chat_of
+from doppel.memory.recall import chat_of, recall_for
 from doppel.model.sampling import TextCut
 from doppel.serve.protocol import APIError, ChatRequest
 
@@ -154,7 +154,7 @@ class Engine:
         return ("\n".join(system) if system else self.system), turns
 
     def _prompt(self, system: str, turns: list[tuple[bool, str]], new: int, chat_id: int | None = None) -> str:
-        recall = Recall(self.memory, self.memory_cfg, chat_id) if self.memory is not None else None
+        recall = recall_for(self.memory, self.memory_cfg, chat_id)
         conv = Conversation(self.twin, system, self.cfg.sampling, self.context_tokens, recall)
         conv.turns = list(turns)
         return conv.prompt(new)

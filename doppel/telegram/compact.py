@@ -19,10 +19,10 @@ from typing import BinaryIO
 import numpy as np
 
 from doppel.errors import InputError
-from doppel.telegram.desktop import BOM, NotDesktopLayout, RawBatch, _chat_from_header, loads, owner_from_info
+from doppel.telegram.desktop import (BOM, CHUNK_BYTES, NotDesktopLayout, RawBatch, _chat_from_header, loads,
+                                     owner_from_info)
 from doppel.telegram.messages import Chat, Tally
 
-CHUNK_BYTES = 16 << 20
 QUOTE, BACKSLASH = ord('"'), ord("\\")
 CHAT_DEPTH = 4  # the root {, "chats" {, "list" [, the chat {: a chat's keys stand at depth 4 (left_chats' too)
 OWNER_DEPTH = 1  # `personal_information` is a key of the root object

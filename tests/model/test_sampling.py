@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from doppel.model.sampling import TextCut, _stop_hold, sample_next
+from doppel.model.sampling import TextCut, sample_next
+from doppel.prompt import stop_hold as _stop_hold
 
 PROBS = [0.5, 0.3, 0.15, 0.05]
 LOGITS = torch.log(torch.tensor([PROBS] * 4000))
